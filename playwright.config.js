@@ -1,0 +1,32 @@
+// End-to-end tests in Debian's Chromium against `cloche serve` on 127.0.0.1.
+// Nothing here downloads a browser: the executable path points at the system's Chromium.
+import { defineConfig } from "@playwright/test";
+
+const port = Number(process.env.CLOCHE_E2E_PORT || 8771);
+const baseURL = `http://127.0.0.1:${port}/`;
+
+export default defineConfig({
+  testDir: "tests/e2e",
+  outputDir: "test-output/e2e",
+  timeout: 90_000,
+  expect: { timeout: 30_000 },
+  workers: 1,
+  forbidOnly: !!process.env.CI,
+  reporter: [["list"], ["junit", { outputFile: "test-output/junit/e2e.xml" }]],
+  use: {
+    baseURL,
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
+      args: [
+        "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      ],
+    },
+  },
+  webServer: {
+    command: `.venv/bin/cloche serve --port ${port} --log-level warning`,
+    url: `${baseURL}healthz`,
+    reuseExistingServer: false,
+    timeout: 30_000,
+  },
+});

@@ -1,0 +1,1 @@
+"""Cloche backend: build and serve the static app."""

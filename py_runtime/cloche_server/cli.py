@@ -1,0 +1,91 @@
+"""The `cloche` command: build the dist, serve it, check its lock."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+def _build(args: argparse.Namespace) -> int:
+    from .build import BuildError, build
+
+    try:
+        report = build(
+            dist=args.dist,
+            test_dist=args.test_dist,
+            with_test_dist=not args.no_test_dist,
+            offline=args.offline,
+        )
+    except BuildError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"cloche build: {report.summary()}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+    from .build import Project, find_project_root
+
+    dist = args.dist or Project(find_project_root()).default_dist
+    try:
+        app = create_app(dist.resolve())
+    except FileNotFoundError as error:
+        print(f"cloche serve: {error}", file=sys.stderr)
+        return 1
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"Cloche is serving {dist} at http://{host}:{args.port}/", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+def _check_lock(args: argparse.Namespace) -> int:
+    from .build import Project, find_project_root
+    from .pyodide_lock_file import check_lock
+
+    dist = args.dist or Project(find_project_root()).default_dist
+    problems = check_lock(dist)
+    for problem in problems:
+        print(f"{dist / 'pyodide-lock.json'}: {problem}", file=sys.stderr)
+    print(f"cloche check-lock: {dist}: {len(problems)} problems")
+    return 1 if problems else 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="cloche", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    build = commands.add_parser("build", help="assemble dist/ (and the test dist) incrementally")
+    build.add_argument("--dist", type=Path, help="output folder (default: dist/ of the checkout)")
+    build.add_argument("--test-dist", type=Path, help="test dist folder (default: build/test-dist)")
+    build.add_argument("--no-test-dist", action="store_true", help="skip the test dist")
+    build.add_argument("--offline", action="store_true", help="fail instead of downloading")
+    build.set_defaults(run=_build)
+
+    serve = commands.add_parser("serve", help="serve the built dist")
+    serve.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    serve.add_argument("--dist", type=Path, help="folder to serve (default: dist/ of the checkout)")
+    serve.add_argument("--log-level", default="info", help="uvicorn's log level (default info)")
+    serve.set_defaults(run=_serve)
+
+    check = commands.add_parser("check-lock", help="check every lock entry against its file")
+    check.add_argument("--dist", type=Path, help="folder to check (default: dist/)")
+    check.set_defaults(run=_check_lock)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    result: int = args.run(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

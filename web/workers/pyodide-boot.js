@@ -1,0 +1,139 @@
+// Booting Pyodide in phases: download the core, start the interpreter, load packages.
+// No DOM and no worker globals here: the worker entry passes in what it needs.
+
+/**
+ * @typedef {{cloche: string, pyodide: string, pyodideIndexURL: string, lockFileURL: string,
+ *            coreFiles: Record<string, number>}} BuildInfo
+ * @typedef {{phase: "download" | "boot" | "packages", done?: number, total?: number,
+ *            detail?: string}} Progress
+ * @typedef {(progress: Progress) => void} ProgressCallback
+ */
+
+/** Content types Pyodide's core must be served with; anything else hangs or breaks the boot. */
+export const REQUIRED_TYPES = {
+  ".wasm": "application/wasm",
+  ".mjs": "text/javascript",
+};
+
+/** An error that names the phase and the asset that failed, for the page to show as it is. */
+export class BootError extends Error {
+  /**
+   * @param {string} phase
+   * @param {string} message
+   */
+  constructor(phase, message) {
+    super(message);
+    this.name = "BootError";
+    this.phase = phase;
+  }
+}
+
+/**
+ * @param {string} name
+ * @param {string | null} contentType
+ */
+export function contentTypeProblem(name, contentType) {
+  const suffix = name.slice(name.lastIndexOf("."));
+  const required = REQUIRED_TYPES[/** @type {keyof typeof REQUIRED_TYPES} */ (suffix)];
+  const actual = (contentType || "").split(";")[0].trim().toLowerCase();
+  if (required && actual !== required) {
+    return `${name} is served as ${actual || "no content type"}; it must be ${required}. ` +
+      "Serve the dist with `cloche serve`, or fix the MIME types of your web server.";
+  }
+  return null;
+}
+
+/**
+ * Fetch every core file once, checking status and content type, so that a broken server gives a
+ * clear error naming the file instead of a boot that never ends. The bytes land in the HTTP cache
+ * (the core lives under a versioned, immutable path), where loadPyodide then finds them.
+ * @param {URL} indexURL
+ * @param {Record<string, number>} coreFiles  name -> size in bytes
+ * @param {ProgressCallback} report
+ * @param {typeof fetch} fetchImpl
+ */
+export async function downloadCore(indexURL, coreFiles, report, fetchImpl = fetch) {
+  const total = Object.values(coreFiles).reduce((a, b) => a + b, 0);
+  let done = 0;
+  report({ phase: "download", done, total });
+  await Promise.all(Object.keys(coreFiles).map(async (name) => {
+    const url = new URL(name, indexURL);
+    let response;
+    try {
+      response = await fetchImpl(url);
+    } catch (error) {
+      throw new BootError("download", `${url.pathname} could not be fetched: ${error}`);
+    }
+    if (!response.ok) {
+      throw new BootError("download",
+        `${url.pathname} is missing: the server answered ${response.status} ${response.statusText}. ` +
+        "Rebuild the dist (`cloche build`) and serve it whole.");
+    }
+    const problem = contentTypeProblem(url.pathname, response.headers.get("content-type"));
+    if (problem) throw new BootError("download", problem);
+    if (!response.body) return;
+    const reader = response.body.getReader();
+    for (;;) {
+      const { done: finished, value } = await reader.read();
+      if (finished) break;
+      done += value.byteLength;
+      report({ phase: "download", done: Math.min(done, total), total, detail: name });
+    }
+  }));
+  report({ phase: "download", done: total, total });
+}
+
+/**
+ * Start the interpreter and load packages by name from the dist's lock, checking each arrived:
+ * with a missing wheel loadPackage resolves to [] instead of throwing.
+ * @param {BuildInfo} info
+ * @param {URL} base  the URL build-info.json was read from
+ * @param {string[]} packages
+ * @param {ProgressCallback} report
+ */
+export async function bootPyodide(info, base, packages, report) {
+  const indexURL = new URL(info.pyodideIndexURL, base);
+  await downloadCore(indexURL, info.coreFiles, report);
+
+  report({ phase: "boot" });
+  const stderr = /** @type {string[]} */ ([]);
+  /** @type {any} */
+  let pyodide;
+  try {
+    const { loadPyodide } = await import(new URL("pyodide.mjs", indexURL).href);
+    pyodide = await loadPyodide({
+      indexURL: indexURL.href,
+      lockFileURL: new URL(info.lockFileURL, base).href,
+      stdout: () => {},
+      stderr: (/** @type {string} */ line) => { stderr.push(line); },
+    });
+  } catch (error) {
+    throw new BootError("boot", `Pyodide failed to start: ${error}`);
+  }
+
+  report({ phase: "packages", detail: packages.join(", ") });
+  const messages = /** @type {string[]} */ ([]);
+  const loaded = await pyodide.loadPackage(packages, {
+    messageCallback: () => {},
+    errorCallback: (/** @type {string} */ line) => { messages.push(line); },
+  });
+  const names = new Set((loaded || []).map((/** @type {{name: string}} */ p) => p.name));
+  const missing = packages.filter((name) => !names.has(name));
+  if (missing.length) {
+    const why = [...messages, ...stderr].join(" ").trim() || "no reason given";
+    throw new BootError("packages", `could not load ${missing.join(", ")} from the lock: ${why}`);
+  }
+  return pyodide;
+}
+
+/**
+ * Facts computed inside the worker's Python, returned as JSON text (no PyProxy leaves here).
+ * @param {any} pyodide
+ */
+export function describePython(pyodide) {
+  const json = pyodide.runPython(
+    "import json, sys, cloche\n" +
+    "json.dumps({'python': '.'.join(map(str, sys.version_info[:3])), 'cloche': cloche.__version__})",
+  );
+  return JSON.parse(json);
+}
