@@ -53,25 +53,30 @@ def precompress(path: Path) -> list[Path]:
     Brotli at quality 11 is slow (about 30 s for the 9.6 MB Pyodide wasm), so it runs only when the
     source is newer than its compressed twin, which an unchanged source never is.
     """
-    import brotli
-
     outputs = [path.with_name(path.name + suffix) for suffix in COMPRESSED_SUFFIXES]
     source_mtime = path.stat().st_mtime_ns
     stale = [p for p in outputs if not p.is_file() or p.stat().st_mtime_ns < source_mtime]
     if stale:
         data = path.read_bytes()
-        encoders = {
-            ".br": lambda d: brotli.compress(d, quality=11),
-            ".gz": lambda d: gzip.compress(d, compresslevel=9, mtime=0),
-        }
         for out in stale:
-            compressed = encoders[out.suffix](data)
+            compressed = _brotli(data) if out.suffix == ".br" else _gzip(data)
             # A compressed twin that is not smaller is useless: the server then sends the original.
             if len(compressed) < len(data):
                 out.write_bytes(compressed)
             else:
                 out.unlink(missing_ok=True)
     return [p for p in outputs if p.is_file()]
+
+
+def _brotli(data: bytes) -> bytes:
+    import brotli
+
+    compressed: bytes = brotli.compress(data, quality=11)
+    return compressed
+
+
+def _gzip(data: bytes) -> bytes:
+    return gzip.compress(data, compresslevel=9, mtime=0)
 
 
 def remove_unlisted(root: Path, keep: set[Path]) -> list[Path]:

@@ -6,7 +6,7 @@ const PACKAGES = ["micropip", "cloche"];
 /** @param {any} message */
 const post = (message) => self.postMessage(message);
 
-self.addEventListener("message", async (event) => {
+self.addEventListener("message", async (/** @type {MessageEvent} */ event) => {
   if (event.data?.type !== "boot") return;
   try {
     const base = new URL(event.data.buildInfoURL);

@@ -1,0 +1,99 @@
+"""The built dist: complete, consistent with its lock, and stable under a rebuild.
+
+These run against the checkout's real dist/ and test dist, which scripts/test builds first.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+import cloche
+from cloche_server.build import (
+    BuildError,
+    BuildReport,
+    Project,
+    build,
+    find_project_root,
+    pinned_wheel,
+)
+from cloche_server.pyodide_lock_file import check_lock
+
+PROJECT = Project(find_project_root(Path(__file__).parent))
+DIST = PROJECT.default_dist
+TEST_DIST = PROJECT.default_test_dist
+
+
+def _snapshot(folder: Path) -> dict[str, int]:
+    return {
+        str(p.relative_to(folder)): p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module", autouse=True)
+def built() -> None:
+    if not (DIST / "pyodide-lock.json").is_file():
+        pytest.fail("dist/ is not built: run scripts/build (scripts/test does it first)")
+
+
+def test_rebuild_offline_changes_nothing() -> None:
+    before = _snapshot(DIST), _snapshot(TEST_DIST)
+    report = build(PROJECT.root, offline=True)
+    assert report.written == []
+    assert report.removed == []
+    assert report.downloaded == []
+    assert (_snapshot(DIST), _snapshot(TEST_DIST)) == before
+
+
+def test_every_lock_entry_has_its_file_with_that_sha256() -> None:
+    assert check_lock(DIST) == []
+    assert check_lock(TEST_DIST) == []
+
+
+def test_dist_lock_lists_micropip_and_cloche_and_no_test_wheels() -> None:
+    packages = json.loads((DIST / "pyodide-lock.json").read_text())["packages"]
+    assert {"micropip", "cloche"} <= set(packages)
+    assert packages["cloche"]["version"] == cloche.__version__
+    assert packages["cloche"]["depends"] == []
+    assert not {"pytest", "tblib", "pluggy"} & set(packages)
+    assert not list(DIST.glob("pytest-*.whl"))
+
+
+def test_test_dist_adds_what_pytest_pyodide_loads() -> None:
+    packages = json.loads((TEST_DIST / "pyodide-lock.json").read_text())["packages"]
+    assert {"micropip", "cloche", "pytest", "tblib", "pluggy", "iniconfig"} <= set(packages)
+
+
+def test_build_info_points_at_the_versioned_core() -> None:
+    info = json.loads((DIST / "build-info.json").read_text())
+    assert info["cloche"] == cloche.__version__
+    core = DIST / info["pyodideIndexURL"]
+    for name, size in info["coreFiles"].items():
+        assert (core / name).stat().st_size == size
+    assert (core / "pyodide.asm.wasm.br").is_file()
+
+
+def test_check_lock_names_a_tampered_and_a_missing_wheel(tmp_path: Path) -> None:
+    copy = tmp_path / "dist"
+    copy.mkdir()
+    for path in DIST.glob("*.whl"):
+        shutil.copy(path, copy)
+    shutil.copy(DIST / "pyodide-lock.json", copy)
+    (copy / "micropip-0.11.1-py3-none-any.whl").write_bytes(b"not a wheel")
+    next(copy.glob("cloche-*.whl")).unlink()
+    problems = {p.package: p.detail for p in check_lock(copy)}
+    assert problems["micropip"].startswith("sha256 is ")
+    assert problems["cloche"] == "file is missing from the dist"
+
+
+def test_an_unpinned_requirement_is_refused() -> None:
+    with pytest.raises(BuildError, match="must pin an exact version"):
+        pinned_wheel(PROJECT, "micropip>=0.11", BuildReport(), offline=True)
+
+
+def test_offline_build_names_the_wheel_it_would_download() -> None:
+    with pytest.raises(BuildError, match=r"micropip==0\.0\.1 is not in .* downloads are off"):
+        pinned_wheel(PROJECT, "micropip==0.0.1", BuildReport(), offline=True)
