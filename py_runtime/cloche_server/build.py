@@ -227,7 +227,9 @@ def build_dist(project: Project, dist: Path, wheels: list[Path], report: BuildRe
     out.finish(compress=True)
 
 
-def build_test_dist(project: Project, test_dist: Path, wheels: list[Path], report: BuildReport) -> None:
+def build_test_dist(
+    project: Project, test_dist: Path, wheels: list[Path], report: BuildReport
+) -> None:
     out = _Output(test_dist, report)
     for name in PYODIDE_CORE_FILES:
         out.copy(project.pyodide_npm / name, name)
@@ -251,5 +253,7 @@ def build(
     if with_test_dist:
         pins = project.pins("pyodide-test.txt")
         test_wheels = [pinned_wheel(project, pin, report, offline) for pin in pins]
-        build_test_dist(project, test_dist or project.default_test_dist, wheels + test_wheels, report)
+        build_test_dist(
+            project, test_dist or project.default_test_dist, wheels + test_wheels, report
+        )
     return report

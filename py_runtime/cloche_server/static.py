@@ -5,6 +5,7 @@ from __future__ import annotations
 import mimetypes
 import os
 import re
+
 from starlette.datastructures import Headers
 from starlette.responses import FileResponse, Response
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
