@@ -54,6 +54,12 @@ ensure_debian_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# pip without the warnings this machine's extra file indexes print for every package.
+quiet_pip() {
+  "$VENV/bin/python" -m pip -q --disable-pip-version-check "$@" 2>&1 |
+    { grep -v "is ignored: it is neither a file nor a directory" || true; }
+}
+
 # The venv with the pinned Python dependencies and cloche installed editable.
 ensure_venv() {
   if [ ! -x "$VENV/bin/python" ] ||
@@ -68,9 +74,8 @@ ensure_venv() {
   wanted="$(sha256_of requirements/dev.txt pyproject.toml)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     say "Installing pinned Python dependencies (requirements/dev.txt) into .venv"
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements/dev.txt
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps \
-      --no-build-isolation -e .
+    quiet_pip install -r requirements/dev.txt
+    quiet_pip install --no-deps --no-build-isolation -e .
     echo "$wanted" > "$stamp"
   fi
 }
