@@ -1,11 +1,15 @@
-"""The Starlette app: the built dist as static files, with the headers isolation needs."""
+"""The Starlette app: the built dist as static files, with the headers isolation needs, and the
+model relay under /v1."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
@@ -13,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cloche import __version__
 
+from .relay import OpenAIErrorMiddleware, Relay, RelayConfig
 from .static import DistFiles
 
 # Cross-origin isolation (COOP + COEP) lets the page and its workers use SharedArrayBuffer, which
@@ -48,13 +53,39 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "cloche": __version__})
 
 
-def create_app(dist: Path) -> Starlette:
+def create_app(dist: Path, relay_config: RelayConfig | None = None) -> Starlette:
+    """The app; without `relay_config` the relay lists no models and answers chat with 503."""
     if not (dist / "index.html").is_file():
         raise FileNotFoundError(f"{dist} holds no built app: run `cloche build` first")
+    relay = Relay(relay_config)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with relay.running() as client:
+            app.state.relay = relay
+            app.state.upstream_client = client
+            yield
+
+    # No compression middleware anywhere: static files are precompressed at build time, and
+    # /v1 streams must reach the client chunk by chunk.
+    relay_middleware = [Middleware(OpenAIErrorMiddleware)]
+    if relay.config.cors_origins:
+        relay_middleware.insert(
+            0,
+            Middleware(
+                CORSMiddleware,
+                allow_origins=relay.config.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["*"],
+                expose_headers=["Retry-After"],
+            ),
+        )
     return Starlette(
         routes=[
             Route("/healthz", healthz),
+            Mount("/v1", routes=relay.routes, middleware=relay_middleware),
             Mount("/", DistFiles(directory=dist, html=True)),
         ],
         middleware=[Middleware(SecurityHeadersMiddleware)],
+        lifespan=lifespan,
     )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 from pathlib import Path
+from typing import Any
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -32,17 +34,39 @@ def _serve(args: argparse.Namespace) -> int:
 
     from .app import create_app
     from .build import Project, find_project_root
+    from .relay import ConfigError, load_config
 
     dist = args.dist or Project(find_project_root()).default_dist
     try:
-        app = create_app(dist.resolve())
-    except FileNotFoundError as error:
+        relay_config = load_config(args.config)
+        app = create_app(dist.resolve(), relay_config)
+    except (FileNotFoundError, ConfigError) as error:
         print(f"cloche serve: {error}", file=sys.stderr)
         return 1
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"Cloche is serving {dist} at http://{host}:{args.port}/", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    print(relay_config.describe(), flush=True)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        log_config=_log_config(args.log_level),
+    )
     return 0
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging set-up, plus the relay's request lines (`cloche.*`) on the same handler."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["cloche"] = {
+        "handlers": ["default"],
+        "level": level.upper(),
+        "propagate": False,
+    }
+    return config
 
 
 def _check_lock(args: argparse.Namespace) -> int:
@@ -73,6 +97,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
     serve.add_argument("--dist", type=Path, help="folder to serve (default: dist/ of the checkout)")
     serve.add_argument("--log-level", default="info", help="uvicorn's log level (default info)")
+    serve.add_argument(
+        "--config",
+        type=Path,
+        help="model relay TOML (default: OPENAI_API_KEY / ANTHROPIC_API_KEY if set; docs/relay.md)",
+    )
     serve.set_defaults(run=_serve)
 
     check = commands.add_parser("check-lock", help="check every lock entry against its file")

@@ -1,0 +1,94 @@
+"""Anthropic Messages upstreams, spoken to in their own format and translated both ways."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import httpx
+
+from .anthropic_request import to_anthropic
+from .anthropic_response import StreamTranslator, to_completion
+from .call import ChatCall, sse
+from .errors import UPSTREAM, RelayError
+from .upstream_http import read_json, send, stream_events, upstream_message
+
+ANTHROPIC_VERSION = "2023-06-01"
+
+
+class AnthropicUpstream:
+    async def complete(self, client: httpx.AsyncClient, call: ChatCall) -> dict[str, Any]:
+        provider = call.route.provider
+        body = to_anthropic(call.body, call.route.model, call.max_tokens)
+        response = await send(
+            client,
+            provider,
+            "/v1/messages",
+            body,
+            self._headers(call),
+            stream=False,
+            scrub=call.scrub,
+        )
+        completion = to_completion(read_json(response.content, provider), call.alias)
+        counted = completion.get("usage") or {}
+        call.usage.prompt_tokens = counted.get("prompt_tokens")
+        call.usage.completion_tokens = counted.get("completion_tokens")
+        return completion
+
+    async def stream(self, client: httpx.AsyncClient, call: ChatCall) -> AsyncGenerator[bytes]:
+        provider = call.route.provider
+        body = to_anthropic(call.body, call.route.model, call.max_tokens)
+        response = await send(
+            client,
+            provider,
+            "/v1/messages",
+            body,
+            self._headers(call),
+            stream=True,
+            scrub=call.scrub,
+        )
+        translator = StreamTranslator(call.alias, call.include_usage)
+        stopped = False
+        try:
+            async for event in stream_events(response, provider):
+                try:
+                    data = json.loads(event.data)
+                except ValueError:
+                    continue
+                if not isinstance(data, dict):
+                    continue
+                if data.get("type") == "error" or event.event == "error":
+                    message = call.scrub(upstream_message(event.data.encode()))
+                    raise RelayError(
+                        502,
+                        f"The upstream provider {provider.name!r} failed mid-stream: {message}",
+                        type=UPSTREAM,
+                        code="upstream_failed",
+                    )
+                for chunk in translator.feed(event.event, data):
+                    delta = chunk["choices"][0]["delta"] if chunk["choices"] else {}
+                    call.usage.output_bytes += len(json.dumps(delta))
+                    yield sse(chunk)
+                if data.get("type") == "message_stop":
+                    stopped = True
+                    break
+            if not stopped:
+                raise RelayError(
+                    502,
+                    f"The upstream provider {provider.name!r} ended the stream before its end.",
+                    type=UPSTREAM,
+                    code="upstream_stream_truncated",
+                )
+            counted = translator.usage()
+            call.usage.prompt_tokens = counted["prompt_tokens"] or None
+            call.usage.completion_tokens = counted["completion_tokens"] or None
+            yield sse("[DONE]")
+        finally:
+            await response.aclose()
+
+    def _headers(self, call: ChatCall) -> dict[str, str]:
+        return {
+            "x-api-key": call.route.provider.api_key or "",
+            "anthropic-version": ANTHROPIC_VERSION,
+        }
