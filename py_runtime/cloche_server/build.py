@@ -14,11 +14,13 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._files import COMPRESSIBLE, copy_if_changed, precompress, remove_unlisted, write_if_changed
 from .pyodide_lock_file import check_lock, write_lock
+from .registry import REGISTRY_NAME, RegistryError, registry_json
 
 PYODIDE_CORE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip")
 # Files of web/ that are not part of the app.
@@ -122,38 +124,57 @@ def pinned_wheel(project: Project, pin: str, report: BuildReport, offline: bool)
     return found[0]
 
 
-def _source_digest(project: Project) -> str:
+def _source_digest(root: Path, files: list[Path]) -> str:
     digest = hashlib.sha256()
-    files = [project.root / "pyproject.toml", project.root / "README.md"]
-    files += sorted((project.root / "py_runtime").rglob("*"))
     for path in files:
         if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(str(path.relative_to(project.root)).encode() + b"\0")
+            digest.update(str(path.relative_to(root)).encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
-def cloche_wheel(project: Project) -> Path:
-    """Build the `cloche` wheel when its sources changed since the last build."""
-    out = project.own_wheels
-    stamp = out / "cloche.sources-sha256"
-    digest = _source_digest(project)
-    wheels = sorted(out.glob("cloche-*.whl"))
+def _wheel(source: Path, out: Path, name: str, digest: str) -> Path:
+    """Build the wheel of the project in `source` into `out`, unless `digest` says it is current."""
+    stamp = out / f"{name}.sources-sha256"
+    pattern = f"{re.sub(r'[-_.]+', '_', name).lower()}-*.whl"
+    wheels = sorted(out.glob(pattern))
     if len(wheels) == 1 and stamp.is_file() and stamp.read_text() == digest:
         return wheels[0]
     for old in wheels:
         old.unlink()
     out.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps"]
-    command += ["--no-build-isolation", "--no-index", "--wheel-dir", str(out), str(project.root)]
+    command += ["--no-build-isolation", "--no-index", "--wheel-dir", str(out), str(source)]
     # hatchling writes the same bytes for the same sources when this is set.
     env = {**os.environ, "SOURCE_DATE_EPOCH": "315532800"}
     result = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
-    wheels = sorted(out.glob("cloche-*.whl"))
+    wheels = sorted(out.glob(pattern))
     if result.returncode != 0 or len(wheels) != 1:
-        raise BuildError(f"building the cloche wheel failed: {result.stderr.strip()}")
+        raise BuildError(f"building the {name} wheel failed: {result.stderr.strip()}")
     stamp.write_text(digest)
     return wheels[0]
+
+
+def cloche_wheel(project: Project) -> Path:
+    """Build the `cloche` wheel when its sources changed since the last build."""
+    files = [project.root / "pyproject.toml", project.root / "README.md"]
+    files += sorted((project.root / "py_runtime").rglob("*"))
+    digest = _source_digest(project.root, files)
+    return _wheel(project.root, project.own_wheels, "cloche", digest)
+
+
+def tool_package_dirs(project: Project) -> list[Path]:
+    """The first-party Python tool packages: tool_packages/python/<name>/pyproject.toml."""
+    return sorted(
+        p.parent for p in (project.root / "tool_packages" / "python").glob("*/pyproject.toml")
+    )
+
+
+def tool_wheel(project: Project, package: Path) -> Path:
+    """Build one tool package's wheel when its sources changed since the last build."""
+    digest = _source_digest(package, sorted(package.rglob("*")))
+    name = str(tomllib.loads((package / "pyproject.toml").read_text())["project"]["name"])
+    return _wheel(package, project.own_wheels / "tools" / package.name, name, digest)
 
 
 def _web_files(project: Project) -> list[Path]:
@@ -214,6 +235,10 @@ def build_dist(project: Project, dist: Path, wheels: list[Path], report: BuildRe
     for name in PYODIDE_CORE_FILES:
         core_sizes[name] = out.copy(project.pyodide_npm / name, core + name).stat().st_size
     _lock(project, out, wheels)
+    try:
+        out.write(REGISTRY_NAME, registry_json(wheels))
+    except RegistryError as error:
+        raise BuildError(str(error)) from None
     from cloche import __version__
 
     info = {
@@ -248,7 +273,8 @@ def build(
     project = Project(root or find_project_root())
     report = BuildReport()
     runtime = [pinned_wheel(project, pin, report, offline) for pin in project.pins("pyodide.txt")]
-    wheels = [*runtime, cloche_wheel(project)]
+    tools = [tool_wheel(project, package) for package in tool_package_dirs(project)]
+    wheels = [*runtime, cloche_wheel(project), *tools]
     build_dist(project, dist or project.default_dist, wheels, report)
     if with_test_dist:
         pins = project.pins("pyodide-test.txt")

@@ -1,0 +1,394 @@
+"""The MCP server: JSON-RPC text in, JSON-RPC text out, for a set of tools.
+
+Two entry points share one dispatcher:
+
+``await server.handle_async(message_json) -> reply_json | None``
+    The one a host with an event loop uses, and the one the Pyodide worker calls (Pyodide turns
+    the coroutine into a JavaScript Promise on its browser-driven loop). Every message gets its
+    own call, so concurrent ``tools/call`` requests of async tools run concurrently; each call's
+    reply is its return value. ``None`` means no reply: a notification, a response, or a call the
+    client cancelled.
+
+``server.handle(message_json) -> reply_json | None``
+    The synchronous form, for tests and simple hosts. Everything is answered in the return value,
+    except a call of an *async* tool while an event loop is running (always so in Pyodide): that
+    call is scheduled as a task on the loop, ``handle`` returns ``None`` and the reply goes out
+    through ``send`` when the task ends. With no loop running (plain CPython), ``handle`` runs the
+    async tool to completion with ``asyncio.run``.
+
+Everything the server sends on its own (progress, log messages, tools/list_changed, and replies
+of scheduled calls) goes through the ``send`` callback, as JSON text.
+
+Sync tools run inline, on the caller's thread: Pyodide has one thread, so a long computation is
+only stopped by the host (interrupt buffer or terminating the worker). ``notifications/cancelled``
+cancels the asyncio task of an async tool call; its `Context.cancelled` turns true first.
+
+JSON-RPC batches are refused (-32600): MCP removed them in 2025-06-18 and no client sends them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import sys
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from . import __version__
+from ._capture import captured_output
+from ._jsonrpc import (
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    METHOD_NOT_FOUND,
+    PARSE_ERROR,
+    RequestId,
+    RpcError,
+    encode,
+    error_response,
+    is_request_id,
+    notification,
+    response,
+)
+from ._validate import ValidationError
+from .context import LOG_LEVELS, Context, LogLevel
+from .tool import Tool, ToolError
+
+PROTOCOL_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26")
+LATEST_PROTOCOL_VERSION = PROTOCOL_VERSIONS[0]
+IN_PYODIDE = "_pyodide_core" in sys.modules or sys.platform == "emscripten"
+
+Send = Callable[[str], None]
+Message = dict[str, Any]
+
+
+@dataclass
+class _Call:
+    request_id: RequestId
+    tool: Tool
+    values: dict[str, Any]
+    context: Context
+
+
+class McpServer:
+    """Answers MCP for `tools`. `send` receives every message the server sends on its own."""
+
+    def __init__(
+        self,
+        tools: Iterable[Tool] = (),
+        *,
+        send: Send | None = None,
+        name: str = "cloche",
+        version: str = __version__,
+        title: str | None = None,
+        instructions: str | None = None,
+        page_size: int = 50,
+    ) -> None:
+        self.send = send
+        self.server_info = {"name": name, "version": version}
+        if title:
+            self.server_info["title"] = title
+        self.instructions = instructions
+        self.page_size = page_size
+        self.protocol_version: str | None = None
+        self.client_info: dict[str, Any] | None = None
+        self.initialized = False
+        self.log_level: LogLevel = "info"
+        self._tools: dict[str, Tool] = {}
+        self._running: dict[RequestId, tuple[asyncio.Future[Any], Context]] = {}
+        self._scheduled: set[asyncio.Future[Any]] = set()
+        for tool in tools:
+            if tool.name in self._tools:
+                raise ValueError(f"two tools are named {tool.name!r}")
+            self._tools[tool.name] = tool
+
+    # -- tools -------------------------------------------------------------------------------
+
+    @property
+    def tools(self) -> list[Tool]:
+        return list(self._tools.values())
+
+    def add_tool(self, tool: Tool) -> None:
+        """Add or replace a tool; tells an initialized client that the list changed."""
+        self._tools[tool.name] = tool
+        self._list_changed()
+
+    def remove_tool(self, name: str) -> None:
+        del self._tools[name]
+        self._list_changed()
+
+    def _list_changed(self) -> None:
+        if self.protocol_version is not None:
+            self._notify("notifications/tools/list_changed", {})
+
+    # -- entry points --------------------------------------------------------------------------
+
+    async def handle_async(self, message_json: str) -> str | None:
+        """Answer one message; a tool call's reply comes when the tool is done."""
+        outcome = self._receive(message_json)
+        if isinstance(outcome, _Call):
+            return self._encode(await self._run_call(outcome))
+        return self._encode(outcome)
+
+    def handle(self, message_json: str) -> str | None:
+        """Answer one message synchronously (see the module docstring for async tools)."""
+        outcome = self._receive(message_json)
+        if not isinstance(outcome, _Call):
+            return self._encode(outcome)
+        if not outcome.tool.is_async:
+            return self._encode(_run_to_end(self._run_call(outcome)))
+        loop = _running_loop()
+        if loop is None:
+            return self._encode(asyncio.run(self._run_call(outcome)))
+        if self.send is None:
+            error = RpcError(
+                INTERNAL_ERROR, "an async tool needs handle_async() or a send callback"
+            )
+            return self._encode(error_response(outcome.request_id, error))
+        task = asyncio.ensure_future(self._run_call(outcome), loop=loop)
+        self._scheduled.add(task)
+        task.add_done_callback(self._deliver)
+        return None
+
+    def _deliver(self, task: asyncio.Future[Any]) -> None:
+        self._scheduled.discard(task)
+        if not task.cancelled():
+            reply = self._encode(task.result())
+            if reply is not None and self.send is not None:
+                self.send(reply)
+
+    def log(self, level: LogLevel, data: Any, logger: str | None = None) -> None:
+        """Send `notifications/message` if `level` is at or above the client's chosen level."""
+        if LOG_LEVELS.index(level) < LOG_LEVELS.index(self.log_level):
+            return
+        params: dict[str, Any] = {"level": level, "data": data}
+        if logger:
+            params["logger"] = logger
+        self._notify("notifications/message", params)
+
+    # -- dispatch --------------------------------------------------------------------------------
+
+    def _encode(self, message: Message | None) -> str | None:
+        if message is None:
+            return None
+        try:
+            return encode(message)
+        except (TypeError, ValueError) as error:
+            fault = RpcError(INTERNAL_ERROR, f"the reply is not JSON: {error}")
+            return encode(error_response(message.get("id"), fault))
+
+    def _notify(self, method: str, params: dict[str, Any]) -> None:
+        if self.send is not None:
+            self.send(encode(notification(method, params)))
+
+    def _receive(self, message_json: str) -> Message | _Call | None:
+        """A reply, None (nothing to answer), or a tool call that still has to run."""
+        try:
+            message = json.loads(message_json)
+        except (ValueError, TypeError) as error:
+            return error_response(None, RpcError(PARSE_ERROR, f"Parse error: {error}"))
+        if isinstance(message, list):
+            fault = RpcError(INVALID_REQUEST, "Invalid Request: batches are not supported")
+            return error_response(None, fault)
+        if not isinstance(message, dict):
+            return error_response(None, RpcError(INVALID_REQUEST, "Invalid Request: not an object"))
+        request_id = message.get("id")
+        has_id = "id" in message
+        if has_id and not is_request_id(request_id):
+            fault = RpcError(INVALID_REQUEST, "Invalid Request: id must be a string or an integer")
+            return error_response(None, fault)
+        if message.get("jsonrpc") != "2.0":
+            fault = RpcError(INVALID_REQUEST, 'Invalid Request: jsonrpc must be "2.0"')
+            return error_response(request_id, fault)
+        method = message.get("method")
+        if method is None and has_id and ("result" in message or "error" in message):
+            return None  # a response; this server sends no requests, so there is nothing to match
+        if not isinstance(method, str):
+            fault = RpcError(INVALID_REQUEST, "Invalid Request: method must be a string")
+            return error_response(request_id, fault)
+        params = message.get("params", {})
+        if not has_id:
+            if isinstance(params, dict):
+                self._on_notification(method, params)
+            return None
+        assert request_id is not None
+        try:
+            if not isinstance(params, dict):
+                raise RpcError(INVALID_PARAMS, "Invalid params: params must be an object")
+            result = self._on_request(request_id, method, params)
+        except RpcError as fault:
+            return error_response(request_id, fault)
+        return result if isinstance(result, _Call) else response(request_id, result)
+
+    def _on_request(
+        self, request_id: RequestId, method: str, params: dict[str, Any]
+    ) -> dict[str, Any] | _Call:
+        if method == "initialize":
+            return self._initialize(params)
+        if method == "ping":
+            return {}
+        if method == "tools/list":
+            return self._list_tools(params)
+        if method == "tools/call":
+            return self._prepare_call(request_id, params)
+        if method == "logging/setLevel":
+            level = params.get("level")
+            if level not in LOG_LEVELS:
+                raise RpcError(INVALID_PARAMS, f"Invalid params: unknown log level {level!r}")
+            self.log_level = level
+            return {}
+        raise RpcError(METHOD_NOT_FOUND, f"Method not found: {method}")
+
+    def _on_notification(self, method: str, params: dict[str, Any]) -> None:
+        if method == "notifications/initialized":
+            self.initialized = True
+        elif method == "notifications/cancelled":
+            running = self._running.get(params.get("requestId"))  # type: ignore[arg-type]
+            if running is not None:
+                task, context = running
+                reason = params.get("reason")
+                context._mark_cancelled(reason if isinstance(reason, str) else None)
+                task.cancel()
+        # Other notifications (progress from the client, roots changes) need no action here.
+
+    def _initialize(self, params: dict[str, Any]) -> dict[str, Any]:
+        requested = params.get("protocolVersion")
+        if not isinstance(requested, str):
+            raise RpcError(INVALID_PARAMS, "Invalid params: protocolVersion must be a string")
+        client = params.get("clientInfo")
+        self.client_info = client if isinstance(client, dict) else None
+        self.protocol_version = (
+            requested if requested in PROTOCOL_VERSIONS else LATEST_PROTOCOL_VERSION
+        )
+        result: dict[str, Any] = {
+            "protocolVersion": self.protocol_version,
+            "capabilities": {"tools": {"listChanged": True}, "logging": {}},
+            "serverInfo": dict(self.server_info),
+        }
+        if self.instructions:
+            result["instructions"] = self.instructions
+        return result
+
+    def _list_tools(self, params: dict[str, Any]) -> dict[str, Any]:
+        cursor = params.get("cursor")
+        start = 0
+        if cursor is not None:
+            if not (isinstance(cursor, str) and cursor.isdigit()):
+                raise RpcError(INVALID_PARAMS, f"Invalid params: unknown cursor {cursor!r}")
+            start = int(cursor)
+        tools = self.tools
+        page = tools[start : start + self.page_size]
+        result: dict[str, Any] = {"tools": [t.to_mcp() for t in page]}
+        if start + self.page_size < len(tools):
+            result["nextCursor"] = str(start + self.page_size)
+        return result
+
+    def _prepare_call(self, request_id: RequestId, params: dict[str, Any]) -> _Call:
+        name = params.get("name")
+        if not isinstance(name, str):
+            raise RpcError(INVALID_PARAMS, "Invalid params: name must be a string")
+        tool = self._tools.get(name)
+        if tool is None:
+            raise RpcError(INVALID_PARAMS, f"Unknown tool: {name}")
+        arguments = params.get("arguments")
+        if arguments is None:
+            arguments = {}
+        if not isinstance(arguments, dict):
+            raise RpcError(INVALID_PARAMS, "Invalid params: arguments must be an object")
+        if request_id in self._running:
+            raise RpcError(INVALID_REQUEST, f"Invalid Request: id {request_id!r} is in use")
+        try:
+            values = tool.parse_arguments(arguments)
+        except ValidationError as error:
+            problems = [{"field": p.path, "message": p.message} for p in error.problems]
+            message = f"Invalid arguments for tool {name}: {error}"
+            raise RpcError(INVALID_PARAMS, message, {"errors": problems}) from None
+        meta = params.get("_meta")
+        token = meta.get("progressToken") if isinstance(meta, dict) else None
+        context = Context(
+            tool_name=name,
+            request_id=request_id,
+            on_progress=self._progress_sink(token),
+            on_log=self.log,
+        )
+        return _Call(request_id, tool, values, context)
+
+    def _progress_sink(self, token: Any) -> Callable[[float, float | None, str | None], None]:
+        def progress(done: float, total: float | None, message: str | None) -> None:
+            if not is_request_id(token):
+                return  # the client did not ask for progress
+            params: dict[str, Any] = {"progressToken": token, "progress": done}
+            if total is not None:
+                params["total"] = total
+            if message is not None:
+                params["message"] = message
+            self._notify("notifications/progress", params)
+
+        return progress
+
+    # -- running a call ----------------------------------------------------------------------
+
+    async def _run_call(self, call: _Call) -> Message | None:
+        if not call.tool.is_async:
+            return response(call.request_id, await self._execute(call))
+        task: asyncio.Future[dict[str, Any]] = asyncio.ensure_future(self._execute(call))
+        self._running[call.request_id] = (task, call.context)
+        try:
+            result = await task
+        except asyncio.CancelledError:
+            if call.context.cancelled:
+                return None  # the client cancelled: MCP says not to reply
+            raise
+        finally:
+            self._running.pop(call.request_id, None)
+        return None if call.context.cancelled else response(call.request_id, result)
+
+    async def _execute(self, call: _Call) -> dict[str, Any]:
+        # A sync tool never awaits here, so `_run_to_end` can drive this without a loop.
+        tool = call.tool
+        with captured_output() as captured:
+            try:
+                value = tool.invoke(call.values, call.context)
+                if inspect.isawaitable(value):
+                    value = await value
+                result = tool.result(value)
+            except asyncio.CancelledError:
+                raise
+            except ToolError as error:
+                result = _error_result(str(error))
+            except (Exception, KeyboardInterrupt, SystemExit) as error:
+                details = "".join(traceback.format_exception(error))
+                self.log("error", {"error": str(error), "traceback": details}, tool.name)
+                result = _error_result(f"{type(error).__name__}: {error}")
+        for stream, text in (("stdout", captured.stdout), ("stderr", captured.stderr)):
+            if text:
+                result["content"].append({"type": "text", "text": f"[{stream}]\n{text}"})
+        return result
+
+
+def _error_result(message: str) -> dict[str, Any]:
+    return {"content": [{"type": "text", "text": message}], "isError": True}
+
+
+def _run_to_end(coroutine: Any) -> Any:
+    """Run a coroutine that never suspends (a sync tool's call) without an event loop."""
+    try:
+        coroutine.send(None)
+    except StopIteration as stop:
+        return stop.value
+    coroutine.close()
+    raise RuntimeError("a sync tool call suspended")
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    if IN_PYODIDE:
+        # Pyodide's WebLoop is the current loop even while no Python code is running on it.
+        return asyncio.get_event_loop()
+    return None

@@ -1,0 +1,115 @@
+"""python.run: output, the last expression's value, tracebacks and sessions."""
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from _tool_support import import_tool_package
+
+from cloche import McpServer
+
+python = import_tool_package("python")
+
+
+def run(code: str, **kwargs: Any) -> dict[str, Any]:
+    result: dict[str, Any] = asyncio.run(python.run(code, **kwargs))
+    return result
+
+
+def test_returns_printed_output_and_the_last_expression() -> None:
+    result = run("import sys\nprint('hi')\nprint('warn', file=sys.stderr)\n{'a': [1, 2]}")
+    assert result == {
+        "stdout": "hi\n",
+        "stderr": "warn\n",
+        "value": "{'a': [1, 2]}",
+        "value_json": {"a": [1, 2]},
+        "error": None,
+    }
+
+
+def test_a_value_without_json_form_has_only_its_repr() -> None:
+    result = run("{1, 2}")
+    assert (result["value"], result["value_json"]) == ("{1, 2}", None)
+    assert run("float('nan')")["value_json"] is None
+
+
+def test_a_final_statement_or_none_gives_no_value() -> None:
+    assert run("x = 5")["value"] is None
+    assert run("None")["value"] is None
+
+
+def test_an_exception_gives_the_traceback_of_the_users_code_and_the_output_so_far() -> None:
+    result = run("print('before')\ndef f():\n    return 1 / 0\nf()")
+    assert result["stdout"] == "before\n"
+    error = result["error"]
+    assert error.startswith("Traceback (most recent call last):\n")
+    assert "line 4, in <module>" in error
+    assert "    return 1 / 0" in error
+    assert error.endswith("ZeroDivisionError: division by zero\n")
+    assert "cloche_tools_python" not in error
+
+
+def test_a_syntax_error_points_at_the_line() -> None:
+    error = run("x = (1,\ny = 2")["error"]
+    assert "SyntaxError" in error
+    assert "line 1" in error
+
+
+def test_sys_exit_is_reported_not_raised() -> None:
+    assert run("import sys; sys.exit(3)")["error"].endswith("SystemExit: 3\n")
+
+
+def test_top_level_await_works() -> None:
+    assert run("import asyncio\nawait asyncio.sleep(0)\nawait asyncio.sleep(0, 'ok')")[
+        "value"
+    ] == repr("ok")
+
+
+def test_a_session_keeps_its_namespace_and_reset_clears_it() -> None:
+    run("counter = 1\ndef bump():\n    global counter\n    counter += 1", session="s1")
+    run("bump()", session="s1")
+    assert run("counter", session="s1")["value"] == "2"
+    assert "NameError" in run("counter", session="other")["error"]
+    assert "NameError" in run("counter")["error"]
+    assert "NameError" in run("counter", session="s1", reset=True)["error"]
+
+
+def test_least_recently_used_sessions_are_dropped_beyond_the_limit() -> None:
+    run("keep = 1", session="keep")
+    for i in range(python.MAX_SESSIONS):
+        run("x = 1", session=f"filler-{i}")
+    assert "NameError" in run("keep", session="keep")["error"]
+
+
+def test_huge_output_is_cut() -> None:
+    stdout = run("print('x' * 200_000)")["stdout"]
+    assert len(stdout) < 100_100
+    assert stdout.endswith("more characters cut]")
+
+
+def test_through_mcp_the_run_result_is_structured() -> None:
+    server = McpServer([python.run.renamed("python.run")])
+    message = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "python.run", "arguments": {"code": "print(1+1)\n6*7"}},
+    }
+    reply = json.loads(server.handle(json.dumps(message)) or "")
+    assert reply["result"]["structuredContent"] == {
+        "stdout": "2\n",
+        "stderr": "",
+        "value": "42",
+        "value_json": 42,
+        "error": None,
+    }
+    assert len(reply["result"]["content"]) == 1  # the run's own output is not repeated
+
+
+@pytest.mark.parametrize("arguments", [{"code": ""}, {}, {"code": "1", "session": ""}])
+def test_empty_code_or_session_is_refused(arguments: dict[str, Any]) -> None:
+    server = McpServer([python.run])
+    message = {"jsonrpc": "2.0", "id": 1, "method": "tools/call"}
+    message["params"] = {"name": "run", "arguments": arguments}  # type: ignore[assignment]
+    assert json.loads(server.handle(json.dumps(message)) or "")["error"]["code"] == -32602
