@@ -51,6 +51,7 @@ class AnthropicUpstream:
         translator = StreamTranslator(call.alias, call.include_usage)
         stopped = False
         try:
+            yield b""  # accepted: the client may get its 200 and headers now
             async for event in stream_events(response, provider):
                 try:
                     data = json.loads(event.data)

@@ -51,8 +51,9 @@ class Upstream(Protocol):
     def stream(self, client: httpx.AsyncClient, call: ChatCall) -> AsyncGenerator[bytes]:
         """SSE bytes of chat.completion.chunk events ending with `data: [DONE]`.
 
-        A refusal by the upstream is raised before the first item, so it can become an HTTP
-        status; a failure later is raised mid-iteration and told as an error event.
+        The first item is empty and comes as soon as the upstream accepted the request. A refusal
+        by the upstream is raised before it, so it can become an HTTP status; a failure later is
+        raised mid-iteration and told to the client as an error event.
         """
         ...
 

@@ -282,7 +282,8 @@ def _get(table: Mapping[str, Any], key: str, kind: type, default: Any, where: st
     if value is None:
         raise ConfigError(f"{where}.{key} is required")
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        raise ConfigError(f"{where}.{key} must be a {kind.__name__}, not {value!r}")
+        wanted = {int: "an integer", str: "a string", bool: "true or false"}[kind]
+        raise ConfigError(f"{where}.{key} must be {wanted}, not {value!r}")
     return value
 
 

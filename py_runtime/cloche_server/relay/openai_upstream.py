@@ -49,6 +49,7 @@ class OpenAIUpstream:
             scrub=call.scrub,
         )
         try:
+            yield b""  # accepted: the client may get its 200 and headers now
             async for event in stream_events(response, provider):
                 if event.data.strip() == "[DONE]":
                     yield sse("[DONE]")

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -111,7 +112,11 @@ class Relay:
         prompt_estimate = estimate_tokens(len(raw))
         self.rate.admit(client_key, prompt_estimate)
         if self.config.log_bodies:
-            logger.info("relay request body from %s: %s", client_key, self.scrub(raw.decode()))
+            logger.info(
+                "relay request body from %s: %s",
+                client_key,
+                self.scrub(raw.decode("utf-8", "replace")),
+            )
         call = ChatCall(route, body, max_tokens, body.get("stream") is True, self.scrub)
         done = self._on_done(request, client_key, prompt_estimate, started)
         return RelayedCall(call, UPSTREAMS[route.provider.kind], self.client, self.gate, done)
@@ -208,8 +213,8 @@ class Relay:
 def parse_chat_request(raw: bytes) -> dict[str, Any]:
     """The request as a dict, with the fields the relay relies on checked."""
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        body = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise RelayError(400, "The request body is not valid JSON.", code="invalid_json") from None
     if not isinstance(body, dict):
         raise RelayError(400, "The request body must be a JSON object.", code="invalid_json")
@@ -226,3 +231,14 @@ def parse_chat_request(raw: bytes) -> dict[str, Any]:
     if body.get("stream") not in (None, True, False):
         raise RelayError(400, "stream must be true or false.", param="stream")
     return body
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value

@@ -24,7 +24,10 @@ async def send(
 ) -> httpx.Response:
     """POST to the provider; a non-2xx answer is read, closed and raised as a RelayError."""
     request = client.build_request(
-        "POST", provider.base_url + path, json=body, headers={**provider.headers, **headers}
+        "POST",
+        provider.base_url + path,
+        content=encode_json(body),
+        headers={**provider.headers, **headers, "content-type": "application/json"},
     )
     try:
         response = await client.send(request, stream=stream)
@@ -39,6 +42,14 @@ async def send(
     finally:
         await response.aclose()
     raise status_error(provider, response.status_code, content, response.headers, scrub)
+
+
+def encode_json(body: dict[str, object]) -> bytes:
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # lone surrogates from \uD800-style escapes: keep them escaped
+        return json.dumps(body, separators=(",", ":")).encode()
 
 
 def status_error(

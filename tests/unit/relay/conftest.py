@@ -6,12 +6,12 @@ leaves a thread or a socket behind.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from relay_fakes import FakeUpstream, ServerThread, relay_config
+from relay_fakes import FakeUpstream, ServerThread, StartRelay, relay_config
 
 from cloche_server.app import create_app
 from cloche_server.relay.config import RelayConfig
@@ -50,9 +50,6 @@ def upstreams(
 def dist(tmp_path: Path) -> Path:
     (tmp_path / "index.html").write_text("<!doctype html><title>Cloche</title>")
     return tmp_path
-
-
-StartRelay = Callable[..., str]
 
 
 @pytest.fixture

@@ -194,3 +194,6 @@ def relay_config(
         "claude": ModelRoute("claude", anthropic, "claude-upstream", limits.max_tokens),
     }
     return RelayConfig(models=models, limits=limits, source="test", **security)
+
+
+StartRelay = Callable[..., str]  # start_relay(config=None, **relay_config options) -> URL
