@@ -67,12 +67,17 @@ def _sync_session(selenium: object) -> list[Any]:
     ]
     for id, (name, arguments) in enumerate(calls, start=3):
         ask(id, "tools/call", {"name": name, "arguments": arguments})
+    # No Python code is running on the loop here: an async tool is scheduled on the WebLoop.
+    server.send = lambda text: None
+    params = {"name": "python.run", "arguments": {"code": "1"}}
+    message = {"jsonrpc": "2.0", "id": 99, "method": "tools/call", "params": params}
+    replies.append([server.handle(json.dumps(message)), len(server._scheduled)])
     return replies
 
 
 def test_sync_handle_answers_the_first_party_tools(selenium: object) -> None:
     replies = _sync_session(selenium)
-    init, listing, stats, replaced, queried, summary, added, invalid, unknown = replies
+    init, listing, stats, replaced, queried, summary, added, invalid, unknown, later = replies
     assert init["result"]["protocolVersion"] == "2025-06-18"
     assert len(listing["result"]["tools"]) == 11
     assert stats["result"]["structuredContent"]["sentences"] == 2
@@ -84,6 +89,7 @@ def test_sync_handle_answers_the_first_party_tools(selenium: object) -> None:
     assert invalid["error"]["code"] == -32602
     assert "text: expected string, got integer" in invalid["error"]["message"]
     assert unknown["error"] == {"code": -32602, "message": "Unknown tool: nope"}
+    assert later == [None, 1]
 
 
 @run_in_pyodide(packages=TOOL_PACKAGES)
