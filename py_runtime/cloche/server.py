@@ -246,7 +246,8 @@ class McpServer:
         if method == "notifications/initialized":
             self.initialized = True
         elif method == "notifications/cancelled":
-            running = self._running.get(params.get("requestId"))  # type: ignore[arg-type]
+            request_id = params.get("requestId")
+            running = self._running.get(request_id) if is_request_id(request_id) else None
             if running is not None:
                 task, context = running
                 reason = params.get("reason")

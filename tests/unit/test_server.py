@@ -429,9 +429,11 @@ def test_cancelling_a_running_async_call_stops_it_without_a_reply() -> None:
     assert after["result"]["structuredContent"] == {"total": 1}
 
 
-def test_cancelling_an_unknown_request_is_ignored() -> None:
+@pytest.mark.parametrize("request_id", [99, "x", [1], {"a": 1}, None])
+def test_cancelling_an_unknown_or_malformed_request_is_ignored(request_id: Any) -> None:
     srv, sent = server()
-    note = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 99}}
+    params = {"requestId": request_id}
+    note = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": params}
     assert srv.handle(json.dumps(note)) is None
     assert sent.sent == []
 
