@@ -107,6 +107,10 @@ def parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-lock", help="check every lock entry against its file")
     check.add_argument("--dist", type=Path, help="folder to check (default: dist/)")
     check.set_defaults(run=_check_lock)
+
+    from .wasm_cli import add_wasm_command
+
+    add_wasm_command(commands)
     return root
 
 

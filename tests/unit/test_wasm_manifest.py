@@ -1,0 +1,96 @@
+import copy
+import json
+from typing import Any
+
+import pytest
+from wasm_helpers import package_dirs
+
+from cloche.wasm_manifest import ManifestError, load_manifest, parse_manifest
+
+VALID: dict[str, Any] = {
+    "manifestVersion": 1,
+    "name": "demo",
+    "version": "1.0.0",
+    "module": "demo.wasm",
+    "sha256": "0" * 64,
+    "limits": {"memoryBytes": 1 << 20, "deadlineMs": 100, "outputBytes": 10},
+    "tools": [
+        {
+            "name": "go",
+            "description": "Goes.",
+            "inputSchema": {"type": "object", "properties": {"x": {"type": "integer"}}},
+        }
+    ],
+}
+
+
+def problems_of(change: Any) -> list[str]:
+    data = copy.deepcopy(VALID)
+    change(data)
+    with pytest.raises(ManifestError) as caught:
+        parse_manifest(data, "demo/manifest.json")
+    assert "demo/manifest.json" in str(caught.value)
+    return caught.value.problems
+
+
+def test_every_committed_manifest_validates_and_names_its_module() -> None:
+    for folder in package_dirs():
+        manifest = load_manifest(folder / "manifest.json")
+        assert manifest.name == folder.name
+        assert (folder / manifest.module).is_file()
+
+
+def test_a_valid_manifest_gives_qualified_mcp_tools_with_their_deadline() -> None:
+    manifest = parse_manifest(VALID)
+    [tool] = manifest.to_mcp_tools()
+    assert tool["name"] == "demo.go"
+    assert tool["_meta"]["cloche/deadlineMs"] == 100
+    assert manifest.tool("demo.go") is manifest.tool("go") is not None
+
+
+def test_limits_default_when_absent() -> None:
+    data = copy.deepcopy(VALID)
+    del data["limits"]
+    limits = parse_manifest(data).limits
+    assert (limits.memory_bytes, limits.deadline_ms, limits.output_bytes) == (
+        64 << 20,
+        5000,
+        1 << 20,
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda d: d.update(sha256="abc"), "sha256"),
+        (lambda d: d.update(module="../x.wasm"), "module"),
+        (lambda d: d.update(name="Has.Dot"), "name"),
+        (lambda d: d.update(manifestVersion=2), "manifestVersion"),
+        (lambda d: d.update(tools=[]), "tools"),
+        (lambda d: d.update(extra=1), "extra"),
+        (lambda d: d["limits"].update(memoryBytes=1000), "limits.memoryBytes"),
+        (lambda d: d["limits"].update(deadlineMs="5s"), "limits.deadlineMs"),
+        (lambda d: d["limits"].update(memoryByte=1), "limits.memoryByte"),
+        (
+            lambda d: d["tools"][0].update(inputSchema={"type": "array"}),
+            "tools[0].inputSchema.type",
+        ),
+        (lambda d: d["tools"][0].pop("description"), "tools[0].description"),
+        (lambda d: d["tools"][0].update(name="a.b"), "tools[0].name"),
+        (lambda d: d["tools"].append(dict(d["tools"][0])), "tools[1].name"),
+        (lambda d: d["tools"][0].update(outputSchema=[]), "tools[0].outputSchema"),
+    ],
+)
+def test_each_invalid_field_is_named(change: Any, field: str) -> None:
+    problems = problems_of(change)
+    assert any(p.startswith(field) for p in problems), problems
+
+
+def test_a_manifest_that_is_not_json_is_refused(tmp_path: Any) -> None:
+    path = tmp_path / "manifest.json"
+    path.write_text("{nope")
+    with pytest.raises(ManifestError, match="cannot be read as JSON"):
+        load_manifest(path)
+    path.write_text(json.dumps([1]))
+    with pytest.raises(ManifestError, match="JSON object"):
+        load_manifest(path)
