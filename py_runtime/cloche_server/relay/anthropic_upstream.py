@@ -53,6 +53,8 @@ class AnthropicUpstream:
         try:
             yield b""  # accepted: the client may get its 200 and headers now
             async for event in stream_events(response, provider):
+                if stopped:
+                    continue  # read to the end, so the connection goes back to the pool
                 try:
                     data = json.loads(event.data)
                 except ValueError:
@@ -73,7 +75,6 @@ class AnthropicUpstream:
                     yield sse(chunk)
                 if data.get("type") == "message_stop":
                     stopped = True
-                    break
             if not stopped:
                 raise RelayError(
                     502,

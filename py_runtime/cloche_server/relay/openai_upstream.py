@@ -48,12 +48,16 @@ class OpenAIUpstream:
             stream=True,
             scrub=call.scrub,
         )
+        done = False
         try:
             yield b""  # accepted: the client may get its 200 and headers now
             async for event in stream_events(response, provider):
+                if done:
+                    continue  # read to the end, so the connection goes back to the pool
                 if event.data.strip() == "[DONE]":
+                    done = True
                     yield sse("[DONE]")
-                    return
+                    continue
                 chunk = _loads(event.data)
                 if chunk is None:
                     continue

@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -67,7 +68,9 @@ class Relay:
             write=limits.read_timeout,
             pool=limits.connect_timeout,
         )
-        async with httpx.AsyncClient(limits=pool, timeout=timeout) as client:
+        # Stateless: cookies an upstream sets are never kept, so no request carries another's.
+        no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+        async with httpx.AsyncClient(limits=pool, timeout=timeout, cookies=no_cookies) as client:
             self.client = client
             try:
                 yield client

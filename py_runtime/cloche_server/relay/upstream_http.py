@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ async def send(
     """POST to the provider; a non-2xx answer is read, closed and raised as a RelayError."""
     request = client.build_request(
         "POST",
-        provider.base_url + path,
+        _url(provider.base_url + path),
         content=encode_json(body),
         headers={**provider.headers, **headers, "content-type": "application/json"},
     )
@@ -42,6 +43,11 @@ async def send(
     finally:
         await response.aclose()
     raise status_error(provider, response.status_code, content, response.headers, scrub)
+
+
+@functools.lru_cache(maxsize=256)
+def _url(url: str) -> httpx.URL:
+    return httpx.URL(url)  # parsed once per upstream endpoint, not once per request
 
 
 def encode_json(body: dict[str, object]) -> bytes:

@@ -1,0 +1,293 @@
+#!/usr/bin/env python3
+"""Benchmark rows for the model relay, measured against the same fake upstream in the same run.
+
+  - added latency, p50 and p99: a plain chat request through the relay minus the same request
+    sent straight to the upstream (requests interleaved, so both see the same machine state);
+  - added time to first token, p50 and p99, the same way for streamed requests;
+  - concurrent streams held: N streams open through the relay at once, all completing cleanly.
+
+Everything runs on 127.0.0.1: the fake upstream and the relay each in a process of their own, the
+clients in this one. Loops are bounded and every process is stopped at the end.
+
+    .venv/bin/python scripts/bench_relay.py [--requests 400] [--streams 200] [--strict]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+TARGET_ADDED_P50_MS = 2.0
+TARGET_STREAMS = 200
+CHAT = {"model": "bench", "messages": [{"role": "user", "content": "Say something short."}]}
+COMPLETION = json.dumps(
+    {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "upstream",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "Hello from the bench."},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 9, "completion_tokens": 5, "total_tokens": 14},
+    }
+).encode()
+
+
+def _chunk(content: str | None, finish: str | None = None) -> bytes:
+    delta = {"content": content} if content is not None else {}
+    data = {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "upstream",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+    return b"data: " + json.dumps(data).encode() + b"\n\n"
+
+
+class FakeUpstream:
+    """A bare ASGI OpenAI-compatible upstream; `bench_hold` in the body stretches a stream."""
+
+    def __init__(self) -> None:
+        self.open_streams = 0
+        self.peak_streams = 0
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["path"] == "/stats":
+            stats = json.dumps({"peak_streams": self.peak_streams}).encode()
+            self.peak_streams = 0
+            await self._send(send, stats, b"application/json")
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        request = json.loads(body)
+        if not request.get("stream"):
+            await self._send(send, COMPLETION, b"application/json")
+            return
+        hold = float(request.get("bench_hold", 0))
+        headers = [(b"content-type", b"text/event-stream")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        self.open_streams += 1
+        self.peak_streams = max(self.peak_streams, self.open_streams)
+        try:
+            parts = [_chunk("Hello"), *[_chunk(" more") for _ in range(4)], _chunk(None, "stop")]
+            for index, part in enumerate(parts):
+                if index:
+                    await asyncio.sleep(hold / len(parts) if hold else 0.002)
+                await send({"type": "http.response.body", "body": part, "more_body": True})
+            await send({"type": "http.response.body", "body": b"data: [DONE]\n\n"})
+        finally:
+            self.open_streams -= 1
+
+    @staticmethod
+    async def _send(send: Any, body: bytes, media_type: bytes) -> None:
+        headers = [(b"content-type", media_type), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _relay_app(upstream_url: str, dist: str) -> Any:
+    from cloche_server.app import create_app
+    from cloche_server.relay.config import Limits, ModelRoute, Provider, RelayConfig
+
+    limits = Limits(
+        requests_per_minute=1_000_000, tokens_per_minute=10**12, max_concurrent=TARGET_STREAMS + 56
+    )
+    provider = Provider("bench", "openai", upstream_url, "sk-bench-not-a-real-key")
+    route = ModelRoute("bench", provider, "upstream", limits.max_tokens)
+    return create_app(Path(dist), RelayConfig(models={"bench": route}, limits=limits))
+
+
+def _serve(make_app: Callable[..., Any], args: tuple[Any, ...], conn: Connection) -> None:
+    import uvicorn
+
+    async def main() -> None:
+        config = uvicorn.Config(
+            make_app(*args),
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            access_log=False,
+            backlog=2048,
+            timeout_graceful_shutdown=2,
+        )
+        server = uvicorn.Server(config)
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            if task.done():
+                return
+            await asyncio.sleep(0.01)
+        conn.send(server.servers[0].sockets[0].getsockname()[1])
+        await task
+
+    asyncio.run(main())
+
+
+class Process:
+    def __init__(self, make_app: Callable[..., Any], *args: Any) -> None:
+        here, there = multiprocessing.Pipe()
+        self.process = multiprocessing.Process(target=_serve, args=(make_app, args, there))
+        self.process.start()
+        if not here.poll(30):
+            self.stop()
+            raise RuntimeError("a bench server did not start within 30 s")
+        self.url = f"http://127.0.0.1:{here.recv()}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.join(10)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+
+
+def _fake_upstream() -> FakeUpstream:
+    return FakeUpstream()
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def measure_latency(direct: str, relay: str, count: int) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {"direct": [], "relay": []}
+    with httpx.Client(timeout=30) as client:
+        for index in range(count + count // 10):
+            for name, base in (("direct", direct), ("relay", relay)):
+                started = time.perf_counter()
+                response = client.post(f"{base}/chat/completions", json=CHAT)
+                elapsed = time.perf_counter() - started
+                response.raise_for_status()
+                if index >= count // 10:  # the first tenth warms connections up
+                    times[name].append(elapsed * 1000)
+    return times
+
+
+def measure_first_token(direct: str, relay: str, count: int) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {"direct": [], "relay": []}
+    with httpx.Client(timeout=30) as client:
+        for index in range(count + count // 10):
+            for name, base in (("direct", direct), ("relay", relay)):
+                started = time.perf_counter()
+                first = None
+                body = {**CHAT, "stream": True}
+                with client.stream("POST", f"{base}/chat/completions", json=body) as response:
+                    response.raise_for_status()
+                    for line in response.iter_lines():
+                        if first is None and '"content"' in line:
+                            first = time.perf_counter() - started
+                if first is not None and index >= count // 10:
+                    times[name].append(first * 1000)
+    return times
+
+
+async def hold_streams(relay: str, count: int, hold: float) -> tuple[int, list[str]]:
+    limits = httpx.Limits(max_connections=count + 10, max_keepalive_connections=count + 10)
+    errors: list[str] = []
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+
+        async def one() -> bool:
+            body = {**CHAT, "stream": True, "bench_hold": hold}
+            try:
+                async with client.stream(
+                    "POST", f"{relay}/chat/completions", json=body
+                ) as response:
+                    text = (await response.aread()).decode()
+            except httpx.HTTPError as error:
+                errors.append(type(error).__name__)
+                return False
+            if response.status_code != 200 or not text.endswith("data: [DONE]\n\n"):
+                errors.append(f"HTTP {response.status_code}")
+                return False
+            if '"error"' in text:
+                errors.append("error event")
+                return False
+            return True
+
+        results = await asyncio.gather(*(one() for _ in range(count)))
+    return sum(results), errors
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=400, help="requests per path (400)")
+    parser.add_argument("--streams", type=int, default=TARGET_STREAMS, help="concurrent streams")
+    parser.add_argument("--hold", type=float, default=3.0, help="seconds each stream stays open")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory() as dist:
+        (Path(dist) / "index.html").write_text("<!doctype html><title>bench</title>")
+        upstream = Process(_fake_upstream)
+        relay = None
+        try:
+            relay = Process(_relay_app, upstream.url + "/v1", dist)
+            direct_v1, relay_v1 = upstream.url + "/v1", relay.url + "/v1"
+            latency = measure_latency(direct_v1, relay_v1, args.requests)
+            first = measure_first_token(direct_v1, relay_v1, max(50, args.requests // 2))
+            held, errors = asyncio.run(hold_streams(relay_v1, args.streams, args.hold))
+            peak = httpx.get(upstream.url + "/stats").json()["peak_streams"]
+        finally:
+            if relay is not None:
+                relay.stop()
+            upstream.stop()
+
+    rows = []
+    added_p50 = 0.0
+    for label, samples in (("latency", latency), ("time to first token", first)):
+        for name, fraction in (("p50", 0.50), ("p99", 0.99)):
+            d, r = percentile(samples["direct"], fraction), percentile(samples["relay"], fraction)
+            rows.append((f"relay {label} {name} (ms)", f"{d:.2f}", f"{r:.2f}", f"{r - d:+.2f}"))
+            if label == "latency" and name == "p50":
+                added_p50 = r - d
+    count = len(latency["relay"])
+    mean = statistics.mean(latency["relay"])
+    print(
+        f"Model relay benchmark: loopback, {count} requests per path (mean {mean:.2f} ms via relay)"
+    )
+    print(f"{'row':<38} {'direct':>9} {'via relay':>10} {'added':>8}")
+    for row in rows:
+        print(f"{row[0]:<38} {row[1]:>9} {row[2]:>10} {row[3]:>8}")
+    status = "no errors" if not errors else f"errors: {sorted(set(errors))}"
+    print(
+        f"{'relay concurrent streams held':<38} {held:>9} of {args.streams}, {peak} open at once "
+        f"at the upstream, {status}"
+    )
+    ok_latency = added_p50 <= TARGET_ADDED_P50_MS
+    ok_streams = held == args.streams and peak >= args.streams and args.streams >= TARGET_STREAMS
+    print(
+        f"targets: added p50 <= {TARGET_ADDED_P50_MS} ms: {'met' if ok_latency else 'MISSED'}; "
+        f"{TARGET_STREAMS} concurrent streams: {'met' if ok_streams else 'MISSED'}"
+    )
+    return 1 if args.strict and not (ok_latency and ok_streams) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
