@@ -1,0 +1,42 @@
+// The WASM worker's entry (docs/worker-protocol.md): on cloche/init, load the manifests named in
+// options.manifests, report progress, then serve MCP on the transferred port. It never loads
+// Pyodide: WASI comes from the vendored @bjorn3/browser_wasi_shim.
+// @ts-ignore: the build copies the shim here (dist/vendor/browser_wasi_shim/); types are below.
+import * as vendoredShim from "../vendor/browser_wasi_shim/index.js";
+import { WasmRuntime } from "./wasm-runtime.js";
+import { WasmMcpServer } from "./wasm-mcp.js";
+
+/** @type {import("./wasm-runtime.js").Shim} */
+const shim = vendoredShim;
+
+/** @param {any} message */
+const post = (message) => self.postMessage(message);
+
+self.addEventListener("message", async (/** @type {MessageEvent} */ event) => {
+  if (event.data?.type !== "cloche/init") return;
+  /** @type {MessagePort} */
+  const port = event.data.port;
+  const options = event.data.options ?? {};
+  const base = options.baseURL ?? self.location.href;
+  const manifests = (options.manifests ?? []).map((/** @type {string} */ url) => new URL(url, base).href);
+  const runtime = new WasmRuntime(shim, { fetch: self.fetch.bind(self), crypto: self.crypto });
+  try {
+    for (const [done, url] of manifests.entries()) {
+      post({ type: "cloche/progress", phase: "modules", done, total: manifests.length, detail: url });
+      await runtime.load(url);
+    }
+  } catch (error) {
+    post({ type: "cloche/failed", phase: "modules", message: /** @type {Error} */ (error).message });
+    return;
+  }
+  const server = new WasmMcpServer(runtime, (text) => port.postMessage(text));
+  port.onmessage = (message) => server.receive(message.data);
+  post({
+    type: "cloche/ready",
+    info: {
+      runtime: "wasm",
+      packages: [...runtime.packages.keys()],
+      crossOriginIsolated: self.crossOriginIsolated,
+    },
+  });
+}, { once: true });
