@@ -1,0 +1,269 @@
+// The page-side host: starts tool workers, connects an MCP client to each, merges their tools into
+// one namespace, routes calls, and owns deadlines, up to terminating and replacing a worker that
+// does not stop. No DOM and no Worker here: `spawn` is passed in, so node --test drives it too.
+import { McpClient } from "./mcp-client.js";
+import { MessagePortTransport } from "./transports.js";
+import { JsonRpcError, ErrorCode } from "./jsonrpc.js";
+
+/** A call's deadline when neither the call nor its worker's spec sets one. */
+export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
+/** How long a worker has to answer a ping after its call was interrupted at the deadline. */
+export const DEFAULT_GRACE_MS = 1_500;
+
+/**
+ * @typedef {{name: string, url?: string | URL, options?: any, interruptible?: boolean,
+ *            callTimeoutMs?: number}} WorkerSpec
+ * @typedef {{port: MessagePort, ready: Promise<any>, terminate(): void,
+ *            interrupt?(): void, clearInterrupt?(): void,
+ *            onCrash?: (reason: string) => void}} WorkerHandle
+ * @typedef {(spec: WorkerSpec) => WorkerHandle} Spawn
+ * @typedef {import("./mcp-client.js").Tool & {worker: string}} HostedTool
+ * @typedef {{type: "started" | "restarted" | "refused-tools", worker: string, reason?: string,
+ *            tools?: string[]}} WorkerEvent
+ */
+
+/**
+ * @typedef {object} ManagedWorker
+ * @property {WorkerSpec} spec
+ * @property {WorkerHandle} handle
+ * @property {McpClient} client
+ * @property {import("./mcp-client.js").Tool[]} tools
+ * @property {any} info
+ * @property {{method: string, params: any}[]} replay  requests to repeat on a fresh worker
+ * @property {Promise<void> | null} restarting
+ */
+
+export class WorkerHost {
+  /**
+   * @param {{spawn: Spawn, callTimeoutMs?: number, graceMs?: number, maxMessageLength?: number}} options
+   */
+  constructor(options) {
+    this.spawn = options.spawn;
+    this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    this.graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
+    this.maxMessageLength = options.maxMessageLength;
+    /** @type {Map<string, ManagedWorker>} */
+    this.workers = new Map();
+    /** @type {() => void} */
+    this.onToolsChanged = () => {};
+    /** @type {(event: WorkerEvent) => void} */
+    this.onWorkerEvent = () => {};
+  }
+
+  /**
+   * Start a worker and add its tools. Refused, and the worker stopped, when one of its tool names
+   * is already offered by another worker.
+   * @param {WorkerSpec} spec
+   */
+  async addWorker(spec) {
+    if (this.workers.has(spec.name)) throw new Error(`a worker named "${spec.name}" is already running`);
+    const worker = await this.#start(spec, []);
+    const clash = this.#collisions(worker.tools, spec.name);
+    if (clash.length) {
+      await this.#stop(worker, "its tools collide");
+      throw new Error(clash.map(([tool, other]) =>
+        `tool "${tool}" is offered by both "${other}" and "${spec.name}"`).join("; ") +
+        ": rename one package, or load it in one worker only");
+    }
+    this.workers.set(spec.name, worker);
+    this.#watch(worker);
+    this.onWorkerEvent({ type: "started", worker: spec.name });
+    this.onToolsChanged();
+    return worker.info;
+  }
+
+  /** @param {string} name */
+  async removeWorker(name) {
+    const worker = this.workers.get(name);
+    if (!worker) return;
+    this.workers.delete(name);
+    await this.#stop(worker, `the "${name}" worker was removed`);
+    this.onToolsChanged();
+  }
+
+  async close() {
+    await Promise.all([...this.workers.keys()].map((name) => this.removeWorker(name)));
+  }
+
+  /** Every tool of every worker, each naming its worker. @returns {HostedTool[]} */
+  get tools() {
+    return [...this.workers.values()].flatMap((w) => w.tools.map((tool) => ({ ...tool, worker: w.spec.name })));
+  }
+
+  /**
+   * Call a tool by its qualified name within its deadline.
+   * @param {string} name
+   * @param {object} args
+   * @param {{timeoutMs?: number, onProgress?: (p: import("./mcp-client.js").Progress) => void,
+   *          signal?: AbortSignal}} [options]
+   */
+  async callTool(name, args, options = {}) {
+    const worker = this.#route(name);
+    if (worker.restarting) await worker.restarting;
+    const deadline = options.timeoutMs ?? worker.spec.callTimeoutMs ?? this.callTimeoutMs;
+    const controller = new AbortController();
+    const { handle, client } = worker;
+    const timeout = new JsonRpcError(ErrorCode.RequestTimeout,
+      `${name} did not finish within ${deadline} ms and was cancelled`);
+    const timer = setTimeout(() => {
+      handle.interrupt?.();
+      controller.abort(timeout);
+    }, deadline);
+    const onCallerAbort = () => controller.abort(options.signal?.reason);
+    options.signal?.addEventListener("abort", onCallerAbort, { once: true });
+    try {
+      return await client.callTool(name, args, {
+        signal: controller.signal, timeoutMs: 0, onProgress: options.onProgress,
+      });
+    } catch (error) {
+      if (error === timeout) await this.#afterDeadline(worker, handle, client, timeout);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onCallerAbort);
+    }
+  }
+
+  /**
+   * Send another request to one worker (e.g. cloche/install); with `replay`, a replacement worker
+   * gets it again before it takes calls.
+   * @param {string} workerName
+   * @param {string} method
+   * @param {any} params
+   * @param {{timeoutMs?: number, replay?: boolean}} [options]
+   */
+  async request(workerName, method, params, options = {}) {
+    const worker = this.workers.get(workerName);
+    if (!worker) throw new Error(`no worker named "${workerName}"`);
+    if (worker.restarting) await worker.restarting;
+    const result = await worker.client.request(method, params, { timeoutMs: options.timeoutMs ?? 120_000 });
+    if (options.replay) worker.replay.push({ method, params });
+    return result;
+  }
+
+  /** @param {string} name */
+  #route(name) {
+    for (const worker of this.workers.values()) {
+      if (worker.tools.some((tool) => tool.name === name)) return worker;
+    }
+    const known = this.tools.map((tool) => tool.name).sort().join(", ") || "none";
+    throw new JsonRpcError(ErrorCode.InvalidParams, `unknown tool "${name}" (tools: ${known})`);
+  }
+
+  /**
+   * The call was interrupted and cancelled at its deadline. A worker that answers a ping within
+   * the grace period keeps running; one that does not is terminated and replaced.
+   * @param {ManagedWorker} worker
+   * @param {WorkerHandle} handle
+   * @param {McpClient} client
+   * @param {JsonRpcError} timeout
+   */
+  async #afterDeadline(worker, handle, client, timeout) {
+    if (worker.handle !== handle) return;  // already replaced by another call's deadline
+    try {
+      await client.ping({ timeoutMs: this.graceMs });
+      handle.clearInterrupt?.();
+      timeout.message += "; the tool was interrupted and its worker kept running";
+    } catch {
+      timeout.message += `; its worker did not stop within ${this.graceMs} ms and was restarted`;
+      this.#restart(worker, timeout.message).catch(() => {});
+    }
+  }
+
+  /**
+   * @param {ManagedWorker} worker
+   * @param {string} reason
+   */
+  #restart(worker, reason) {
+    if (worker.restarting) return worker.restarting;
+    const name = worker.spec.name;
+    const restarted = new JsonRpcError(ErrorCode.WorkerRestarted,
+      `the "${name}" worker was restarted (${reason}); this call was lost with it, try again`);
+    for (const id of [...worker.client.peer.pending.keys()]) worker.client.peer.fail(id, restarted);
+    worker.restarting = (async () => {
+      await this.#stop(worker, reason);
+      const fresh = await this.#start(worker.spec, worker.replay);
+      Object.assign(worker, { handle: fresh.handle, client: fresh.client, info: fresh.info, tools: fresh.tools });
+      this.#watch(worker);
+      this.onWorkerEvent({ type: "restarted", worker: name, reason });
+      this.onToolsChanged();
+    })().finally(() => { worker.restarting = null; });
+    return worker.restarting;
+  }
+
+  /**
+   * @param {WorkerSpec} spec
+   * @param {{method: string, params: any}[]} replay
+   * @returns {Promise<ManagedWorker>}
+   */
+  async #start(spec, replay) {
+    const handle = this.spawn(spec);
+    let client;
+    try {
+      const info = await handle.ready;
+      client = new McpClient(new MessagePortTransport(handle.port, { maxMessageLength: this.maxMessageLength }));
+      await client.connect();
+      for (const { method, params } of replay) await client.request(method, params, { timeoutMs: 120_000 });
+      const tools = await client.listTools();
+      /** @type {ManagedWorker} */
+      return { spec, handle, client, tools, info, replay: [...replay], restarting: null };
+    } catch (error) {
+      handle.terminate();
+      await client?.close().catch(() => {});
+      throw error;
+    }
+  }
+
+  /** @param {ManagedWorker} worker */
+  #watch(worker) {
+    const { handle, client } = worker;
+    client.onToolsChanged = () => this.#refreshTools(worker, client);
+    handle.onCrash = (reason) => {
+      if (worker.handle === handle && this.workers.has(worker.spec.name)) this.#restart(worker, reason).catch(() => {});
+    };
+  }
+
+  /**
+   * @param {ManagedWorker} worker
+   * @param {McpClient} client
+   */
+  async #refreshTools(worker, client) {
+    if (worker.client !== client) return;
+    const tools = await client.listTools().catch(() => null);
+    if (!tools || worker.client !== client) return;
+    const clash = new Set(this.#collisions(tools, worker.spec.name).map(([tool]) => tool));
+    if (clash.size) {
+      this.onWorkerEvent({ type: "refused-tools", worker: worker.spec.name, tools: [...clash],
+        reason: "another worker already offers these names" });
+    }
+    worker.tools = tools.filter((tool) => !clash.has(tool.name));
+    this.onToolsChanged();
+  }
+
+  /**
+   * @param {import("./mcp-client.js").Tool[]} tools
+   * @param {string} workerName
+   * @returns {[string, string][]}  [tool, the other worker]
+   */
+  #collisions(tools, workerName) {
+    /** @type {[string, string][]} */
+    const clashes = [];
+    for (const [name, other] of this.workers) {
+      if (name === workerName) continue;
+      for (const tool of tools) {
+        if (other.tools.some((t) => t.name === tool.name)) clashes.push([tool.name, name]);
+      }
+    }
+    return clashes;
+  }
+
+  /**
+   * @param {ManagedWorker} worker
+   * @param {string} reason
+   */
+  async #stop(worker, reason) {
+    worker.handle.onCrash = undefined;
+    worker.handle.terminate();
+    await worker.client.close(reason).catch(() => {});
+  }
+}

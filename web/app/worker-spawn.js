@@ -1,0 +1,93 @@
+// Starting a tool worker in the browser, per docs/worker-protocol.md: a module Worker, a
+// MessageChannel whose port it gets for MCP, progress until ready, and a boot timeout.
+
+/** Boot timeout when the page does not set one: a cold Python boot takes about 3 s here. */
+export const DEFAULT_BOOT_TIMEOUT_MS = 60_000;
+
+export class WorkerBootError extends Error {
+  /**
+   * @param {string} worker
+   * @param {string} phase
+   * @param {string} message
+   */
+  constructor(worker, phase, message) {
+    super(message);
+    this.name = "WorkerBootError";
+    this.worker = worker;
+    this.phase = phase;
+  }
+}
+
+/**
+ * @typedef {{phase: string, done?: number, total?: number, detail?: string}} BootProgress
+ * @typedef {{bootTimeoutMs?: number, onProgress?: (worker: string, p: BootProgress) => void}} SpawnOptions
+ */
+
+/**
+ * A `spawn` for WorkerHost. Workers marked `interruptible` get a SharedArrayBuffer interrupt
+ * buffer when the page is cross-origin isolated (Pyodide raises KeyboardInterrupt when it holds 2).
+ * @param {SpawnOptions} [defaults]
+ * @returns {import("./worker-host.js").Spawn}
+ */
+export function moduleWorkerSpawner(defaults = {}) {
+  return (spec) => spawnModuleWorker(spec, defaults);
+}
+
+/**
+ * @param {import("./worker-host.js").WorkerSpec} spec
+ * @param {SpawnOptions} [options]
+ * @returns {import("./worker-host.js").WorkerHandle}
+ */
+export function spawnModuleWorker(spec, options = {}) {
+  if (!spec.url) throw new Error(`worker "${spec.name}" has no url`);
+  const url = new URL(spec.url, location.href);
+  const timeoutMs = options.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS;
+  const onProgress = options.onProgress ?? (() => {});
+  const worker = new Worker(url, { type: "module", name: `cloche-${spec.name}` });
+  const channel = new MessageChannel();
+  const interruptBuffer = spec.interruptible && globalThis.crossOriginIsolated
+    ? new Uint8Array(new SharedArrayBuffer(1)) : undefined;
+  let phase = "download";
+  let booted = false;
+
+  /** @type {import("./worker-host.js").WorkerHandle} */
+  const handle = {
+    port: channel.port1,
+    ready: Promise.resolve(),
+    terminate: () => worker.terminate(),
+    interrupt: interruptBuffer ? () => { interruptBuffer[0] = 2; } : undefined,
+    clearInterrupt: interruptBuffer ? () => { interruptBuffer[0] = 0; } : undefined,
+  };
+  handle.ready = new Promise((resolve, reject) => {
+    /** @param {string} message */
+    const fail = (message) => {
+      clearTimeout(timer);
+      worker.terminate();
+      reject(new WorkerBootError(spec.name, phase, message));
+    };
+    const timer = setTimeout(() => fail(
+      `the ${spec.name} worker did not start within ${Math.round(timeoutMs / 1000)} s ` +
+      `(stuck in the ${phase} phase). A slow network may need a longer boot timeout.`), timeoutMs);
+    worker.addEventListener("error", (event) => {
+      event.preventDefault();
+      const message = event.message || `the ${spec.name} worker (${url.pathname}) failed to load or crashed`;
+      if (booted) handle.onCrash?.(message); else fail(message);
+    });
+    worker.addEventListener("message", (event) => {
+      const message = event.data;
+      if (message?.type === "cloche/progress") {
+        phase = message.phase;
+        onProgress(spec.name, message);
+      } else if (message?.type === "cloche/failed") {
+        fail(message.message);
+      } else if (message?.type === "cloche/ready") {
+        clearTimeout(timer);
+        booted = true;
+        resolve(message.info);
+      }
+    });
+  });
+  worker.postMessage({ type: "cloche/init", port: channel.port2, options: spec.options ?? {}, interruptBuffer },
+    [channel.port2]);
+  return handle;
+}
