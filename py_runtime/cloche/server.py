@@ -33,7 +33,7 @@ import inspect
 import json
 import sys
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +63,14 @@ IN_PYODIDE = "_pyodide_core" in sys.modules or sys.platform == "emscripten"
 
 Send = Callable[[str], None]
 Message = dict[str, Any]
+Method = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+@dataclass
+class _Extension:
+    request_id: RequestId
+    method: Method
+    params: dict[str, Any]
 
 
 @dataclass
@@ -98,6 +106,7 @@ class McpServer:
         self.initialized = False
         self.log_level: LogLevel = "info"
         self._tools: dict[str, Tool] = {}
+        self._methods: dict[str, Method] = {}
         self._running: dict[RequestId, tuple[asyncio.Future[Any], Context]] = {}
         self._scheduled: set[asyncio.Future[Any]] = set()
         for tool in tools:
@@ -120,6 +129,14 @@ class McpServer:
         del self._tools[name]
         self._list_changed()
 
+    def add_method(self, name: str, method: Method) -> None:
+        """Answer requests for `name` (beyond MCP's own) with `await method(params)`.
+
+        A `RpcError` it raises is sent as that JSON-RPC error; any other exception as an internal
+        error naming it.
+        """
+        self._methods[name] = method
+
     def _list_changed(self) -> None:
         if self.protocol_version is not None:
             self._notify("notifications/tools/list_changed", {})
@@ -131,24 +148,31 @@ class McpServer:
         outcome = self._receive(message_json)
         if isinstance(outcome, _Call):
             return self._encode(await self._run_call(outcome))
+        if isinstance(outcome, _Extension):
+            return self._encode(await self._run_extension(outcome))
         return self._encode(outcome)
 
     def handle(self, message_json: str) -> str | None:
         """Answer one message synchronously (see the module docstring for async tools)."""
         outcome = self._receive(message_json)
-        if not isinstance(outcome, _Call):
+        if isinstance(outcome, _Extension):
+            running: Coroutine[Any, Any, Message | None] = self._run_extension(outcome)
+        elif not isinstance(outcome, _Call):
             return self._encode(outcome)
-        if not outcome.tool.is_async:
+        elif not outcome.tool.is_async:
             return self._encode(_run_to_end(self._run_call(outcome)))
+        else:
+            running = self._run_call(outcome)
         loop = _running_loop()
         if loop is None:
-            return self._encode(asyncio.run(self._run_call(outcome)))
+            return self._encode(asyncio.run(running))
         if self.send is None:
+            running.close()
             error = RpcError(
-                INTERNAL_ERROR, "an async tool needs handle_async() or a send callback"
+                INTERNAL_ERROR, "an async call needs handle_async() or a send callback"
             )
             return self._encode(error_response(outcome.request_id, error))
-        task = asyncio.ensure_future(self._run_call(outcome), loop=loop)
+        task = asyncio.ensure_future(running, loop=loop)
         self._scheduled.add(task)
         task.add_done_callback(self._deliver)
         return None
@@ -184,7 +208,7 @@ class McpServer:
         if self.send is not None:
             self.send(encode(notification(method, params)))
 
-    def _receive(self, message_json: str) -> Message | _Call | None:
+    def _receive(self, message_json: str) -> Message | _Call | _Extension | None:
         """A reply, None (nothing to answer), or a tool call that still has to run."""
         try:
             message = json.loads(message_json)
@@ -218,6 +242,8 @@ class McpServer:
         try:
             if not isinstance(params, dict):
                 raise RpcError(INVALID_PARAMS, "Invalid params: params must be an object")
+            if method in self._methods:
+                return _Extension(request_id, self._methods[method], params)
             result = self._on_request(request_id, method, params)
         except RpcError as fault:
             return error_response(request_id, fault)
@@ -331,6 +357,15 @@ class McpServer:
         return progress
 
     # -- running a call ----------------------------------------------------------------------
+
+    async def _run_extension(self, call: _Extension) -> Message:
+        try:
+            return response(call.request_id, await call.method(call.params))
+        except RpcError as fault:
+            return error_response(call.request_id, fault)
+        except Exception as error:
+            internal = RpcError(INTERNAL_ERROR, f"{type(error).__name__}: {error}")
+            return error_response(call.request_id, internal)
 
     async def _run_call(self, call: _Call) -> Message | None:
         if not call.tool.is_async:

@@ -84,15 +84,35 @@ export async function downloadCore(indexURL, coreFiles, report, fetchImpl = fetc
 }
 
 /**
+ * Read the build facts (where the core is, its file sizes, the lock) written by `cloche build`.
+ * @param {URL} url
+ * @returns {Promise<BuildInfo>}
+ */
+export async function loadBuildInfo(url, fetchImpl = fetch) {
+  let response;
+  try {
+    response = await fetchImpl(url);
+  } catch (error) {
+    throw new BootError("download", `${url.pathname} could not be fetched: ${error}`);
+  }
+  if (!response.ok) {
+    throw new BootError("download", `${url.pathname} is missing (HTTP ${response.status}): ` +
+      "the dist is not built or not served whole. Rebuild it with `cloche build`.");
+  }
+  return response.json();
+}
+
+/**
  * Start the interpreter and load packages by name from the dist's lock, checking each arrived:
  * with a missing wheel loadPackage resolves to [] instead of throwing.
- * @param {BuildInfo} info
- * @param {URL} base  the URL build-info.json was read from
+ * @param {URL} buildInfoURL
  * @param {string[]} packages
  * @param {ProgressCallback} report
  */
-export async function bootPyodide(info, base, packages, report) {
-  const indexURL = new URL(info.pyodideIndexURL, base);
+export async function bootPyodide(buildInfoURL, packages, report) {
+  report({ phase: "download" });
+  const info = await loadBuildInfo(buildInfoURL);
+  const indexURL = new URL(info.pyodideIndexURL, buildInfoURL);
   await downloadCore(indexURL, info.coreFiles, report);
 
   report({ phase: "boot" });
@@ -103,7 +123,7 @@ export async function bootPyodide(info, base, packages, report) {
     const { loadPyodide } = await import(new URL("pyodide.mjs", indexURL).href);
     pyodide = await loadPyodide({
       indexURL: indexURL.href,
-      lockFileURL: new URL(info.lockFileURL, base).href,
+      lockFileURL: new URL(info.lockFileURL, buildInfoURL).href,
       stdout: () => {},
       stderr: (/** @type {string} */ line) => { stderr.push(line); },
     });
@@ -113,10 +133,15 @@ export async function bootPyodide(info, base, packages, report) {
 
   report({ phase: "packages", detail: packages.join(", ") });
   const messages = /** @type {string[]} */ ([]);
-  const loaded = await pyodide.loadPackage(packages, {
-    messageCallback: () => {},
-    errorCallback: (/** @type {string} */ line) => { messages.push(line); },
-  });
+  let loaded;
+  try {
+    loaded = await pyodide.loadPackage(packages, {
+      messageCallback: () => {},
+      errorCallback: (/** @type {string} */ line) => { messages.push(line); },
+    });
+  } catch (error) {
+    messages.push(String(error));
+  }
   const names = new Set((loaded || []).map((/** @type {{name: string}} */ p) => p.name));
   const missing = packages.filter((name) => !names.has(name));
   if (missing.length) {

@@ -1,24 +1,43 @@
-// The Python worker's entry: boot Pyodide on the first message, then report ready or failed.
+// The Python worker's entry (docs/worker-protocol.md): boot Pyodide with the packages asked for,
+// then bridge MCP between the port and cloche's PythonWorker, JSON text both ways.
 import { bootPyodide, describePython, BootError } from "./pyodide-boot.js";
 
-const PACKAGES = ["micropip", "cloche"];
+const BASE_PACKAGES = ["micropip", "cloche"];
 
 /** @param {any} message */
 const post = (message) => self.postMessage(message);
 
 self.addEventListener("message", async (/** @type {MessageEvent} */ event) => {
-  if (event.data?.type !== "boot") return;
+  if (event.data?.type !== "cloche/init") return;
+  const { port, options = {}, interruptBuffer } = event.data;
   try {
-    const base = new URL(event.data.buildInfoURL);
-    const pyodide = await bootPyodide(event.data.buildInfo, base, PACKAGES, (progress) =>
-      post({ type: "progress", ...progress }));
+    const packages = [...BASE_PACKAGES, ...(options.packages ?? [])];
+    const pyodide = await bootPyodide(new URL("../build-info.json", import.meta.url), packages,
+      (progress) => post({ type: "cloche/progress", ...progress }));
+    if (interruptBuffer) pyodide.setInterruptBuffer(interruptBuffer);
+    // The only Python object the worker holds; nothing but strings leaves this module.
+    const runtime = pyodide.pyimport("cloche.worker").PythonWorker(
+      (/** @type {string} */ text) => port.postMessage(text), self.location.origin);
+    const problems = runtime.problems.toJs();
+    /** @param {string} text */
+    const handle = async (text, retries = 1) => {
+      try {
+        const reply = await runtime.handle(text);
+        if (typeof reply === "string") port.postMessage(reply);
+      } catch (error) {
+        // An interrupt meant for a tool that had just finished lands in the next message's
+        // handling instead; it is spent now, so that message is handled again.
+        if (retries > 0 && String(error).includes("KeyboardInterrupt")) return handle(text, retries - 1);
+        console.error("cloche: the Python worker failed to handle a message", error);
+      }
+    };
+    port.onmessage = (/** @type {MessageEvent} */ message) => handle(message.data);
     post({
-      type: "ready",
-      ...describePython(pyodide),
-      crossOriginIsolated: self.crossOriginIsolated,
+      type: "cloche/ready",
+      info: { ...describePython(pyodide), crossOriginIsolated: self.crossOriginIsolated, problems },
     });
   } catch (error) {
     const phase = error instanceof BootError ? error.phase : "boot";
-    post({ type: "failed", phase, message: String(error instanceof Error ? error.message : error) });
+    post({ type: "cloche/failed", phase, message: String(error instanceof Error ? error.message : error) });
   }
 }, { once: true });
