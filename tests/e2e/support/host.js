@@ -1,0 +1,44 @@
+// Start a WorkerHost inside a same-origin, cross-origin isolated page, for tests that drive it.
+// The page is /healthz: it carries COOP and COEP like every response, and boots nothing itself.
+
+/**
+ * @param {import("@playwright/test").Page} page
+ * @param {{packagesOf?: Record<string, string[]>, graceMs?: number}} [options]
+ *   packagesOf: worker name -> packages, to start only those workers with only those packages
+ */
+export async function startHost(page, options = {}) {
+  await page.goto("/healthz");
+  await page.evaluate(async ({ packagesOf, graceMs }) => {
+    const { WorkerHost } = await import("/app/worker-host.js");
+    const { moduleWorkerSpawner } = await import("/app/worker-spawn.js");
+    const { loadRegistry, pythonWorkerSpecs } = await import("/app/tool-workers.js");
+    const base = new URL("/", location.href);
+    let specs = pythonWorkerSpecs(await loadRegistry(new URL("registry.json", base)), base);
+    if (packagesOf) {
+      specs = specs.filter((spec) => spec.name in packagesOf)
+        .map((spec) => ({ ...spec, options: { packages: packagesOf[spec.name] } }));
+    }
+    const host = new WorkerHost({ spawn: moduleWorkerSpawner(), graceMs });
+    const events = [];
+    host.onWorkerEvent = (event) => events.push(event);
+    await Promise.all(specs.map((spec) => host.addWorker(spec)));
+    Object.assign(window, { host, events });
+  }, { packagesOf: options.packagesOf, graceMs: options.graceMs ?? 1500 });
+}
+
+/**
+ * Call a tool through the page's host; resolves to {result} or {error: {code, message}}.
+ * @param {import("@playwright/test").Page} page
+ * @param {string} name
+ * @param {object} args
+ * @param {number} [timeoutMs]
+ */
+export function callTool(page, name, args, timeoutMs) {
+  return page.evaluate(async ({ name, args, timeoutMs }) => {
+    try {
+      return { result: await window.host.callTool(name, args, { timeoutMs }) };
+    } catch (error) {
+      return { error: { code: error.code, message: String(error.message) } };
+    }
+  }, { name, args, timeoutMs });
+}
