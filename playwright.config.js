@@ -7,6 +7,7 @@ const baseURL = `http://127.0.0.1:${port}/`;
 
 export default defineConfig({
   testDir: "tests/e2e",
+  globalSetup: "./tests/e2e/global-setup.js",
   outputDir: "test-output/e2e",
   timeout: 90_000,
   expect: { timeout: 30_000 },

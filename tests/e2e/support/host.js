@@ -42,3 +42,15 @@ export function callTool(page, name, args, timeoutMs) {
     }
   }, { name, args, timeoutMs });
 }
+
+/**
+ * Serve test-output/fixtures/* at /__fixtures__/* for this page (and its workers).
+ * @param {import("@playwright/test").Page} page
+ */
+export async function serveFixtures(page) {
+  await page.route("**/__fixtures__/**", (route) => {
+    const name = new URL(route.request().url()).pathname.split("/").pop() || "";
+    const contentType = name.endsWith(".js") ? "text/javascript" : "application/zip";
+    return route.fulfill({ path: `test-output/fixtures/${name}`, contentType });
+  });
+}
