@@ -235,9 +235,12 @@ def build_dist(project: Project, dist: Path, wheels: list[Path], report: BuildRe
     for name in PYODIDE_CORE_FILES:
         core_sizes[name] = out.copy(project.pyodide_npm / name, core + name).stat().st_size
     _lock(project, out, wheels)
+    from .wasm_dist import WasmDistError, copy_wasm, with_wasm_packages
+
     try:
-        out.write(REGISTRY_NAME, registry_json(wheels))
-    except RegistryError as error:
+        wasm_packages = copy_wasm(project.root, out)
+        out.write(REGISTRY_NAME, with_wasm_packages(registry_json(wheels), wasm_packages))
+    except (RegistryError, WasmDistError) as error:
         raise BuildError(str(error)) from None
     from cloche import __version__
 

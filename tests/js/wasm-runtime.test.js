@@ -13,7 +13,7 @@ import { parseManifest, ManifestError } from "../../web/workers/wasm-manifest.js
 const root = new URL("../../", import.meta.url);
 const toolURL = (name) => new URL(`tool_packages/wasm/${name}/manifest.json`, root).href;
 const misbehaveURL = new URL("tests/wasm_fixtures/misbehave/manifest.json", root).href;
-const TOOLS = ["codec", "hash", "primes", "regex", "textstats"];
+const TOOLS = ["codec", "grep", "hash", "primes", "textstats"];
 
 /** fetch over file: URLs, with some URLs answered from `overrides` instead. */
 function fakeFetch(overrides = {}) {
@@ -35,7 +35,7 @@ test("every first-party tool answers like the CPython runner's known answers", a
   const sha = createHash("sha256").update("héllo").digest("hex");
   assert.deepEqual(wasm.call("hash.sha256", { text: "héllo" }), { algorithm: "sha256", hex: sha, bytes: 6 });
   assert.equal(wasm.call("hash.md5", { base64: "YWJj" }).hex, "900150983cd24fb0d6963f7d28e17f72");
-  assert.deepEqual(wasm.call("regex.search", { pattern: "([0-9]+)-([0-9]+)", text: "é 10-20" }).matches,
+  assert.deepEqual(wasm.call("grep.search", { pattern: "([0-9]+)-([0-9]+)", text: "é 10-20" }).matches,
     [{ start: 2, end: 7, match: "10-20", groups: ["10", "20"] }]);
   assert.equal(wasm.call("textstats.analyze", { text: "a b a\nc" }).words, 4);
   assert.deepEqual(wasm.call("codec.hex_decode", { hex: "6869" }), { text: "hi", base64: "aGk=", bytes: 2 });

@@ -75,7 +75,7 @@ def test_regex_search_agrees_with_re(packages: Any, pattern: str, text: str, fla
     ]
     result = call(
         packages,
-        "regex.search",
+        "grep.search",
         pattern=pattern,
         text=text,
         ignoreCase=bool(flags & re.IGNORECASE),
@@ -86,8 +86,8 @@ def test_regex_search_agrees_with_re(packages: Any, pattern: str, text: str, fla
 
 def test_regex_reports_a_bad_pattern_and_truncation(packages: Any) -> None:
     with pytest.raises(ToolFailed, match="invalid pattern"):
-        call(packages, "regex.search", pattern="(unclosed", text="x")
-    result = call(packages, "regex.search", pattern="a", text="aaaa", maxMatches=2)
+        call(packages, "grep.search", pattern="(unclosed", text="x")
+    result = call(packages, "grep.search", pattern="a", text="aaaa", maxMatches=2)
     assert (result["count"], result["truncated"]) == (2, True)
 
 

@@ -1,4 +1,4 @@
-/* regex: POSIX extended regular expression search (wasi-libc's regcomp/regexec). */
+/* grep: POSIX extended regular expression search (wasi-libc's regcomp/regexec). */
 #include <locale.h>
 #include <regex.h>
 
