@@ -18,7 +18,7 @@ export const DEFAULT_GRACE_MS = 1_500;
  *            onCrash?: (reason: string) => void}} WorkerHandle
  * @typedef {(spec: WorkerSpec) => WorkerHandle} Spawn
  * @typedef {import("./mcp-client.js").Tool & {worker: string}} HostedTool
- * @typedef {{type: "started" | "restarted" | "refused-tools", worker: string, reason?: string,
+ * @typedef {{type: "started" | "restarting" | "restarted" | "refused-tools", worker: string, reason?: string,
  *            tools?: string[]}} WorkerEvent
  */
 
@@ -180,6 +180,7 @@ export class WorkerHost {
     const restarted = new JsonRpcError(ErrorCode.WorkerRestarted,
       `the "${name}" worker was restarted (${reason}); this call was lost with it, try again`);
     for (const id of [...worker.client.peer.pending.keys()]) worker.client.peer.fail(id, restarted);
+    this.onWorkerEvent({ type: "restarting", worker: name, reason });
     worker.restarting = (async () => {
       await this.#stop(worker, reason);
       const fresh = await this.#start(worker.spec, worker.replay);

@@ -1,0 +1,198 @@
+"""Benchmark the Python tool path in headless Chromium: cold start, warm round trip, restart.
+
+Serves dist/ with `cloche serve` on 127.0.0.1 and drives the page's own modules (WorkerHost, the
+module-worker spawner, the real Python worker). Every row is measured in this one run:
+
+- cold start to Python ready, and to the first tool result (fresh browser context: empty cache);
+- the warm round trip of a trivial Python tool call (p50, p99 over --calls calls) beside a bare
+  MessagePort echo to a worker, and their ratio;
+- the time from a worker being killed (deadline overrun) to the next successful call.
+
+Run: .venv/bin/python scripts/bench_python.py [--calls 1000] [--cold-runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TARGET_WARM_P50_MS = 2.0
+
+START_WORKER = """
+async ({ packages }) => {
+  const { WorkerHost } = await import("/app/worker-host.js");
+  const { moduleWorkerSpawner } = await import("/app/worker-spawn.js");
+  const started = performance.now();
+  const host = new WorkerHost({ spawn: moduleWorkerSpawner(), graceMs: 300 });
+  const events = [];
+  host.onWorkerEvent = (event) => events.push({ ...event, at: performance.now() });
+  const info = await host.addWorker({
+    name: "bench", url: "/workers/python-worker.js", interruptible: true, options: { packages },
+  });
+  const ready = performance.now();
+  await host.callTool("text.stats", { text: "a" });
+  const firstResult = performance.now();
+  Object.assign(window, { host, events });
+  return { ready: ready - started, firstResult: firstResult - started, python: info.python };
+}
+"""
+
+ROUND_TRIPS = """
+async ({ calls }) => {
+  const times = [];
+  for (let i = 0; i < 50; i++) await window.host.callTool("text.stats", { text: "a" });
+  for (let i = 0; i < calls; i++) {
+    const t = performance.now();
+    await window.host.callTool("text.stats", { text: "a" });
+    times.push(performance.now() - t);
+  }
+  return times;
+}
+"""
+
+ECHO = """
+async ({ calls }) => {
+  const source = "onmessage = (e) => { const port = e.ports[0]; port.onmessage = (m) => port.postMessage(m.data); };";
+  const worker = new Worker(URL.createObjectURL(new Blob([source], { type: "text/javascript" })));
+  const { port1, port2 } = new MessageChannel();
+  worker.postMessage(null, [port2]);
+  const message = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call",
+    params: { name: "text.stats", arguments: { text: "a" } } });
+  const once = () => new Promise((resolve) => { port1.onmessage = (m) => resolve(JSON.parse(m.data)); port1.postMessage(message); });
+  for (let i = 0; i < 50; i++) await once();
+  const times = [];
+  for (let i = 0; i < calls; i++) {
+    const t = performance.now();
+    await once();
+    times.push(performance.now() - t);
+  }
+  worker.terminate();
+  return times;
+}
+"""
+
+RESTART = """
+async () => {
+  const code = "while True:\\n    try:\\n        while True:\\n            pass\\n    except BaseException:\\n        pass";
+  await window.host.callTool("python.run", { code }, { timeoutMs: 300 }).catch(() => {});
+  const killed = window.events.find((e) => e.type === "restarting");
+  await window.host.callTool("text.stats", { text: "back" });
+  return performance.now() - killed.at;
+}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def serving() -> Iterator[str]:
+    port = free_port()
+    command = [sys.executable, "-m", "cloche_server.cli", "serve", "--port", str(port)]
+    server = subprocess.Popen([*command, "--log-level", "warning"], cwd=ROOT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        for _ in range(100):
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(url + "healthz", timeout=1).close()
+                break
+            time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def open_page(browser: Any, url: str) -> Page:
+    page: Page = browser.new_context().new_page()
+    page.goto(url + "healthz")
+    return page
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=1000, help="warm calls (default 1000)")
+    parser.add_argument("--cold-runs", type=int, default=5, help="cold starts (default 5)")
+    args = parser.parse_args()
+    packages = {"packages": ["cloche-tools-text", "cloche-tools-python"]}
+    with serving() as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        cold = []
+        for _ in range(args.cold_runs):
+            page = open_page(browser, url)
+            cold.append(page.evaluate(START_WORKER, packages))
+            page.context.close()
+        page = open_page(browser, url)
+        page.evaluate(START_WORKER, packages)
+        tool = page.evaluate(ROUND_TRIPS, {"calls": args.calls})
+        echo = page.evaluate(ECHO, {"calls": args.calls})
+        restarts = [page.evaluate(RESTART) for _ in range(3)]
+        browser.close()
+
+    ready = statistics.median(r["ready"] for r in cold)
+    first = statistics.median(r["firstResult"] for r in cold)
+    tool_p50, echo_p50 = statistics.median(tool), statistics.median(echo)
+    rows = [
+        ("cold start to Python ready", f"{ready:.0f} ms", "", f"median of {len(cold)}"),
+        ("cold start to first tool result", f"{first:.0f} ms", "", f"median of {len(cold)}"),
+        (
+            "warm Python tool call (text.stats)",
+            f"{tool_p50:.2f} ms",
+            f"{percentile(tool, 0.99):.2f} ms",
+            f"target p50 <= {TARGET_WARM_P50_MS} ms: {'met' if tool_p50 <= TARGET_WARM_P50_MS else 'MISSED'}",
+        ),
+        (
+            "bare MessagePort echo to a worker",
+            f"{echo_p50:.3f} ms",
+            f"{percentile(echo, 0.99):.3f} ms",
+            "",
+        ),
+        ("ratio tool call / echo (p50)", f"{tool_p50 / echo_p50:.1f}x", "", ""),
+        (
+            "killed worker to next successful call",
+            f"{statistics.median(restarts):.0f} ms",
+            "",
+            f"median of {len(restarts)}",
+        ),
+    ]
+    print(f"\nPython tools in headless Chromium ({cold[0]['python']}), {args.calls} warm calls")
+    print(f"{'measure':<40} {'p50/median':>12} {'p99':>10}  note")
+    for name, p50, p99, note in rows:
+        print(f"{name:<40} {p50:>12} {p99:>10}  {note}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
