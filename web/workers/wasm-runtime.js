@@ -35,7 +35,8 @@ export async function sha256Hex(bytes, crypto) {
 export class WasmRuntime {
   /**
    * @param {Shim} shim
-   * @param {{fetch: typeof fetch, crypto: Crypto}} platform
+   * @param {{fetch: typeof fetch, crypto: Crypto, baseURL?: string}} platform
+   *   baseURL: what relative manifest URLs are resolved against
    */
   constructor(shim, platform) {
     this.shim = shim;
@@ -50,6 +51,7 @@ export class WasmRuntime {
    * @param {string} manifestURL @returns {Promise<Manifest>}
    */
   async load(manifestURL) {
+    manifestURL = new URL(manifestURL, this.platform.baseURL).href;
     const manifestBytes = await this.#fetch(manifestURL, "manifest");
     let data;
     try {

@@ -17,9 +17,10 @@ self.addEventListener("message", async (/** @type {MessageEvent} */ event) => {
   /** @type {MessagePort} */
   const port = event.data.port;
   const options = event.data.options ?? {};
-  const base = options.baseURL ?? self.location.href;
-  const manifests = (options.manifests ?? []).map((/** @type {string} */ url) => new URL(url, base).href);
-  const runtime = new WasmRuntime(shim, { fetch: self.fetch.bind(self), crypto: self.crypto });
+  // Relative manifest URLs are relative to the dist root (this file is dist/workers/...).
+  const baseURL = new URL(options.baseURL ?? "../", self.location.href).href;
+  const manifests = (options.manifests ?? []).map((/** @type {string} */ url) => new URL(url, baseURL).href);
+  const runtime = new WasmRuntime(shim, { fetch: self.fetch.bind(self), crypto: self.crypto, baseURL });
   try {
     for (const [done, url] of manifests.entries()) {
       post({ type: "cloche/progress", phase: "modules", done, total: manifests.length, detail: url });
