@@ -10,7 +10,11 @@ test("boots Python in a worker, cross-origin isolated", async ({ page }) => {
   await expect(page.locator(message)).toHaveText(/^Python ready: Python 3\.14\.\d+, cloche \d+\.\d+\.\d+/);
   expect(await page.evaluate(() => self.crossOriginIsolated)).toBe(true);
   await expect(page.locator(status)).toHaveAttribute("data-cross-origin-isolated", "true");
-  await page.screenshot({ path: "test-output/screenshots/python-ready.png" });
+  // Tools of every worker are listed: the shared Python one, python.run's own, and WASM.
+  for (const name of ["text.stats", "python.run", "hash.sha256"]) {
+    await expect(page.locator("#tool-list")).toContainText(name);
+  }
+  await page.screenshot({ path: "test-output/screenshots/python-ready.png", fullPage: true });
 });
 
 test("the document carries COOP and COEP, the wasm its MIME type", async ({ page, request }) => {

@@ -1,7 +1,7 @@
 // The first page: start the tool workers, show each one's boot phases, then the tools they offer.
 import { WorkerHost } from "./worker-host.js";
 import { moduleWorkerSpawner, DEFAULT_BOOT_TIMEOUT_MS } from "./worker-spawn.js";
-import { loadRegistry, pythonWorkerSpecs } from "./tool-workers.js";
+import { loadRegistry, pythonWorkerSpecs, wasmWorkerSpecs } from "./tool-workers.js";
 
 const PHASES = ["download", "boot", "packages"];
 const section = /** @type {HTMLElement} */ (document.getElementById("python-status"));
@@ -36,6 +36,8 @@ const progressByWorker = new Map();
  * @param {import("./worker-spawn.js").BootProgress} progress
  */
 function onProgress(worker, progress) {
+  // The card follows the Python workers while they start; the WASM worker's start is brief.
+  if (!worker.startsWith("python") || section.dataset.state !== "starting") return;
   progressByWorker.set(worker, progress);
   const slowest = [...progressByWorker.values()]
     .sort((a, b) => PHASES.indexOf(a.phase) - PHASES.indexOf(b.phase))[0];
@@ -70,6 +72,9 @@ const host = new WorkerHost({ spawn: moduleWorkerSpawner({ bootTimeoutMs: bootTi
 host.onToolsChanged = () => showTools(host.tools);
 try {
   const registry = await loadRegistry(new URL("registry.json", base));
+  // WASM tools need no Python: they are listed as soon as their worker answers.
+  const wasm = Promise.all(wasmWorkerSpecs(registry, base).map((spec) => host.addWorker(spec)));
+  wasm.catch((error) => console.error("cloche: the WASM worker failed to start", error));
   const started = await Promise.allSettled(pythonWorkerSpecs(registry, base).map((spec) => host.addWorker(spec)));
   const failure = started.find((outcome) => outcome.status === "rejected");
   if (failure) throw failure.reason;

@@ -1,6 +1,7 @@
 // Which workers the page starts for the packages in registry.json. No DOM here.
 
 export const PYTHON_WORKER_URL = "workers/python-worker.js";
+export const WASM_WORKER_URL = "workers/wasm-worker.js";
 /**
  * Packages whose namespace is here get a Python worker of their own: python.run executes any code
  * it is given, which must be able to neither patch nor stall the other tools.
@@ -10,7 +11,8 @@ export const ISOLATED_NAMESPACES = new Set(["python"]);
 /**
  * @typedef {{name: string, version: string, runtime: string, namespaces?: string[],
  *            tools: import("./mcp-client.js").Tool[]}} RegistryPackage
- * @typedef {{registryVersion: number, packages: RegistryPackage[]}} Registry
+ * @typedef {{name: string, manifest: string, tools: import("./mcp-client.js").Tool[]}} WasmPackage
+ * @typedef {{registryVersion: number, packages: RegistryPackage[], wasmPackages?: WasmPackage[]}} Registry
  */
 
 /** @param {URL} url @returns {Promise<Registry>} */
@@ -39,4 +41,17 @@ export function pythonWorkerSpecs(registry, baseURL) {
       name: `python-${(p.namespaces ?? [p.name])[0]}`, url, interruptible: true, options: { packages: [p.name] },
     })),
   ];
+}
+
+/**
+ * One WASM worker for every WASM package: each call gets a fresh instance, so they share nothing.
+ * @param {Registry} registry
+ * @param {URL} baseURL
+ * @returns {import("./worker-host.js").WorkerSpec[]}
+ */
+export function wasmWorkerSpecs(registry, baseURL) {
+  const packages = registry.wasmPackages ?? [];
+  if (!packages.length) return [];
+  const manifests = packages.map((p) => new URL(p.manifest, baseURL).href);
+  return [{ name: "wasm", url: new URL(WASM_WORKER_URL, baseURL), options: { manifests } }];
 }
