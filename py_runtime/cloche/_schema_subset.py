@@ -10,25 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._jsonvalue import json_type
+
 _TYPES = {"null", "boolean", "integer", "number", "string", "array", "object"}
 
 
 def json_type_of(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
+    """As `json_type`, but a float with no fraction counts as an integer, as JSON Schema says."""
+    if isinstance(value, float) and value.is_integer():
         return "integer"
-    if isinstance(value, float):
-        return "integer" if value.is_integer() else "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
+    return json_type(value)
 
 
 def _type_matches(wanted: str, actual: str) -> bool:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ._jsonvalue import json_type
 from ._schema import TEMPORAL_FORMATS, Property, Shape
 
 
@@ -55,24 +56,6 @@ def convert(shape: Shape, value: Any, path: str = "") -> Any:
         return _convert(shape, value, path)
     except _Invalid as error:
         raise ValidationError(error.problems) from None
-
-
-def json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
 
 
 def describe(shape: Shape) -> str:
