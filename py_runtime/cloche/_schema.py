@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ._docstring import parse_docstring
+from ._jsonvalue import json_type
 from .field import Field
 
 JsonType = Literal["string", "integer", "number", "boolean", "null"]
@@ -214,7 +215,7 @@ def _bare_schema(shape: Shape) -> dict[str, Any]:
             return {"anyOf": members}
         case "enum":
             schema = {}
-            kinds = {_json_type_of(v) for v in shape.values}
+            kinds = {json_type(v) for v in shape.values}
             if len(kinds) == 1:
                 schema["type"] = kinds.pop()
             schema["enum"] = list(shape.values)
@@ -245,18 +246,6 @@ def object_schema(properties: list[Property]) -> dict[str, Any]:
         schema["required"] = required
     schema["additionalProperties"] = False
     return schema
-
-
-def _json_type_of(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    return "string"
 
 
 def _apply_constraint(schema: dict[str, Any], c: Field) -> None:
