@@ -109,8 +109,9 @@ RESTART = """
 async () => {
   const code = "while True:\\n    try:\\n        while True:\\n            pass\\n" +
     "    except BaseException:\\n        pass";
+  const seen = window.events.length;
   await window.host.callTool("python.run", { code }, { timeoutMs: 300 }).catch(() => {});
-  const killed = window.events.find((e) => e.type === "restarting");
+  const killed = window.events.slice(seen).find((e) => e.type === "restarting");
   await window.host.callTool("text.stats", { text: "back" });
   return performance.now() - killed.at;
 }
