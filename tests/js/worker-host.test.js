@@ -103,3 +103,33 @@ test("installed packages appear through list_changed and are replayed on a fresh
     assert.equal(result.generation, 2);
   } finally { await host.close(); }
 });
+
+test("a call its caller stops is interrupted like a deadline, and the worker keeps answering", async () => {
+  const { host, counters } = await hostWith({ a: ["py.interruptible", "py.echo"] });
+  try {
+    const controller = new AbortController();
+    const call = host.callTool("py.interruptible", {}, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 20);
+    await assert.rejects(call, (error) =>
+      error.code === ErrorCode.Cancelled && /py.interruptible was stopped; the tool was interrupted and its worker kept running/.test(error.message));
+    const after = await host.callTool("py.echo", { ok: true });
+    assert.equal(after.generation, 1);
+    assert.equal(counters.a.spawned, 1);
+  } finally { await host.close(); }
+});
+
+test("a stopped call whose worker does not stop gets the worker replaced, so the next call works", async () => {
+  const { host, counters } = await hostWith({ a: ["py.stuck", "py.echo"] });
+  try {
+    const controller = new AbortController();
+    const call = host.callTool("py.stuck", {}, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 20);
+    await assert.rejects(call, (error) =>
+      error.code === ErrorCode.Cancelled && /did not stop within 100 ms and was restarted/.test(error.message));
+    const next = await host.callTool("py.echo", { again: 1 });
+    assert.equal(next.generation, 2);
+    assert.equal(counters.a.spawned, 2);
+    await assert.rejects(host.callTool("py.echo", {}, { signal: AbortSignal.abort() }),
+      /was stopped before it started/);
+  } finally { await host.close(); }
+});

@@ -109,14 +109,23 @@ export class WorkerHost {
       handle.interrupt?.();
       controller.abort(timeout);
     }, deadline);
-    const onCallerAbort = () => controller.abort(options.signal?.reason);
+    // A caller that stops a call (the user's Stop) gets what a deadline does: interrupt, cancel,
+    // and a worker that does not stop is replaced, so the next call on it works.
+    const stopped = new JsonRpcError(ErrorCode.Cancelled, `${name} was stopped`);
+    const onCallerAbort = () => {
+      const reason = options.signal?.reason;
+      if (reason instanceof Error && !(reason instanceof DOMException)) stopped.message += `: ${reason.message}`;
+      handle.interrupt?.();
+      controller.abort(stopped);
+    };
+    if (options.signal?.aborted) throw new JsonRpcError(ErrorCode.Cancelled, `${name} was stopped before it started`);
     options.signal?.addEventListener("abort", onCallerAbort, { once: true });
     try {
       return await client.callTool(name, args, {
         signal: controller.signal, timeoutMs: 0, onProgress: options.onProgress,
       });
     } catch (error) {
-      if (error === timeout) await this.#afterDeadline(worker, handle, client, timeout);
+      if (error === timeout || error === stopped) await this.#afterInterrupt(worker, handle, client, /** @type {JsonRpcError} */ (error));
       throw error;
     } finally {
       clearTimeout(timer);
@@ -151,14 +160,15 @@ export class WorkerHost {
   }
 
   /**
-   * The call was interrupted and cancelled at its deadline. A worker that answers a ping within
-   * the grace period keeps running; one that does not is terminated and replaced.
+   * The call was interrupted and cancelled (its deadline, or its caller stopped it). A worker that
+   * answers a ping within the grace period keeps running; one that does not is terminated and
+   * replaced.
    * @param {ManagedWorker} worker
    * @param {WorkerHandle} handle
    * @param {McpClient} client
-   * @param {JsonRpcError} timeout
+   * @param {JsonRpcError} timeout  the call's error, whose message says what became of the worker
    */
-  async #afterDeadline(worker, handle, client, timeout) {
+  async #afterInterrupt(worker, handle, client, timeout) {
     if (worker.handle !== handle) return;  // already replaced by another call's deadline
     try {
       await client.ping({ timeoutMs: this.graceMs });
