@@ -113,3 +113,23 @@ def test_empty_code_or_session_is_refused(arguments: dict[str, Any]) -> None:
     message = {"jsonrpc": "2.0", "id": 1, "method": "tools/call"}
     message["params"] = {"name": "run", "arguments": arguments}  # type: ignore[assignment]
     assert json.loads(server.handle(json.dumps(message)) or "")["error"]["code"] == -32602
+
+
+def test_code_reports_progress_through_the_builtin_and_may_shadow_it() -> None:
+    from cloche import Context
+
+    seen: list[tuple[float, float | None, str | None]] = []
+    context = Context(on_progress=lambda done, total, message: seen.append((done, total, message)))
+    code = "for i in range(3):\n    progress(i + 1, 3, f'step {i + 1}')\n'done'"
+    result: dict[str, Any] = asyncio.run(python.run(code, ctx=context))
+    assert result["value"] == "'done'"
+    assert seen == [(1, 3, "step 1"), (2, 3, "step 2"), (3, 3, "step 3")]
+    shadowed = run("progress = 'mine'\nprogress", session="s")
+    assert shadowed["value"] == "'mine'"
+    assert run("progress", session="s")["value"] == "'mine'"
+
+
+def test_run_asks_before_running_while_code_can_reach_the_network() -> None:
+    annotations = python.run.to_mcp()["annotations"]
+    assert annotations["openWorldHint"] is True
+    assert annotations["destructiveHint"] is False

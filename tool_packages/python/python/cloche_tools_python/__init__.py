@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import builtins
 import inspect
 import itertools
 import json
@@ -12,7 +13,7 @@ from collections import OrderedDict
 from types import CodeType
 from typing import Annotated, Any, TypedDict
 
-from cloche import Field, captured_output, tool
+from cloche import Context, Field, captured_output, tool
 
 __all__ = ["run"]
 
@@ -41,17 +42,21 @@ class RunResult(TypedDict):
     error: str | None
 
 
-@tool(title="Run Python", destructive=False, open_world=False)
+# Open world: until the sandbox closes the network in the worker, code run here can reach other
+# origins through JavaScript, so the agent asks the user before running it.
+@tool(title="Run Python", destructive=False, open_world=True)
 async def run(
     code: Annotated[str, Field(min_length=1)],
     session: Annotated[str, Field(min_length=1, max_length=100)] | None = None,
     reset: bool = False,
+    ctx: Context = Context(),  # noqa: B008 - a silent stand-in when the function is called directly
 ) -> RunResult:
     """Run Python code (Python 3, standard library) and return what it printed and produced.
 
     The value of a final expression is returned like in a notebook cell. Top-level `await` works.
     A call with a `session` name keeps its variables, functions and imports for the next call
-    with the same name; without one, every call starts from an empty namespace.
+    with the same name; without one, every call starts from an empty namespace. Long work can
+    report how far it got with the built-in `progress(done, total=None, message=None)`.
 
     Args:
         code: The Python source to run.
@@ -59,6 +64,8 @@ async def run(
         reset: Start the session over from an empty namespace before running.
     """
     namespace = _namespace(session, reset)
+    # A builtin rather than a global, so a variable of the user's named `progress` wins.
+    namespace["__builtins__"] = {**vars(builtins), "progress": ctx.progress}
     filename = f"<cell-{next(_cell_numbers)}>"
     value: Any = None
     error: str | None = None
