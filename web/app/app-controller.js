@@ -1,0 +1,461 @@
+// The agent UI's one store of state and the actions its components send up. It joins the parts:
+// the tool workers (WorkerHost), the model relay, the conversations in IndexedDB and the agent
+// loop. No DOM here: the page renders `state` after each change and calls the actions.
+import { runAgent, rerunToolCall } from "./agent-loop.js";
+import { listModels, streamChat, RelayError } from "./relay-client.js";
+import { newConversation, titleOf } from "./conversations.js";
+import { pythonWorkerSpecs, wasmWorkerSpecs } from "./tool-workers.js";
+
+export const TOKEN_KEY = "cloche.relayToken";
+export const MODEL_KEY = "cloche.model";
+const SAVE_EVERY_MS = 1_000;
+const TICK_MS = 200;
+const BOOT_PHASES = ["download", "boot", "packages"];
+
+/**
+ * @typedef {import("./tool-workers.js").Registry} Registry
+ * @typedef {import("./conversations.js").Conversation} Conversation
+ * @typedef {import("./conversations.js").ConversationSummary} ConversationSummary
+ * @typedef {import("./worker-host.js").WorkerSpec} WorkerSpec
+ * @typedef {{state: "starting" | "ready" | "failed" | "restarting", kind: "python" | "wasm",
+ *            phase?: string, fraction?: number, detail?: string, message?: string, info?: any}} WorkerState
+ * @typedef {{state: "loading" | "ready" | "none" | "token" | "error", models: string[], message: string}} RelayState
+ * @typedef {{name: string, title?: string, description?: string, inputSchema: any,
+ *            annotations?: any, worker: string}} ListedTool
+ * @typedef {object} AppState
+ * @property {Registry | null} registry
+ * @property {ListedTool[]} tools           every tool: registry.json's at once, then what workers offer
+ * @property {Record<string, WorkerState>} workers
+ * @property {RelayState} relay
+ * @property {string} model
+ * @property {ConversationSummary[]} conversations
+ * @property {Conversation | null} current
+ * @property {string | null} runningId       the conversation whose agent is running
+ * @property {string} problem                what went wrong outside any conversation
+ * @property {number} now                    ticks while a tool runs, for elapsed times
+ */
+
+export class AppController {
+  /**
+   * @param {{host: import("./worker-host.js").WorkerHost, conversations: import("./conversations.js").ConversationStore,
+   *          baseURL: URL, session: Storage, preferences: Storage, fetch?: typeof fetch,
+   *          spawnOptions?: {onProgress?: any}}} parts
+   */
+  constructor(parts) {
+    this.host = parts.host;
+    this.store = parts.conversations;
+    this.baseURL = parts.baseURL;
+    this.session = parts.session;
+    this.preferences = parts.preferences;
+    this.fetch = parts.fetch ?? globalThis.fetch.bind(globalThis);
+    /** @type {AppState} */
+    this.state = {
+      registry: null, tools: [], workers: {}, relay: { state: "loading", models: [], message: "" },
+      model: "", conversations: [], current: null, runningId: null, problem: "", now: Date.now(),
+    };
+    /** @type {Set<() => void>} */
+    this.listeners = new Set();
+    /** @type {WorkerSpec[]} */
+    this.specs = [];
+    /** @type {Map<string, Promise<unknown>>} worker name -> its start */
+    this.starting = new Map();
+    /** @type {Map<string, (decision: "once" | "conversation" | "deny") => void>} */
+    this.approvals = new Map();
+    /** @type {AbortController | null} */
+    this.abort = null;
+    /** @type {ReturnType<typeof setInterval> | undefined} */
+    this.ticker = undefined;
+    this.lastSave = 0;
+    this.host.onToolsChanged = () => this.#refreshTools();
+    this.host.onWorkerEvent = (event) => {
+      if (event.type === "restarting") this.#setWorker(event.worker, { state: "restarting", message: event.reason });
+      if (event.type === "restarted") this.#setWorker(event.worker, { state: "ready", message: "" });
+    };
+  }
+
+  /** @param {() => void} listener */
+  subscribe(listener) {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  changed() {
+    for (const listener of this.listeners) listener();
+  }
+
+  /** @param {Partial<AppState>} patch */
+  #set(patch) {
+    Object.assign(this.state, patch);
+    this.changed();
+  }
+
+  /**
+   * Show the registry's tools at once, start the workers, open the last conversation, and ask
+   * the relay which models it offers; each part reports its own failure.
+   * @param {Registry} registry
+   */
+  async start(registry) {
+    this.specs = [...wasmWorkerSpecs(registry, this.baseURL), ...pythonWorkerSpecs(registry, this.baseURL)];
+    this.#set({ registry });
+    for (const spec of this.specs) this.#startWorker(spec);
+    this.#refreshTools();
+    await Promise.all([this.#openLatest(), this.loadModels()]);
+  }
+
+  /** @param {string} name */
+  workerOf(name) {
+    return this.state.tools.find((tool) => tool.name === name)?.worker;
+  }
+
+  /**
+   * Boot progress from the spawner.
+   * @param {string} worker
+   * @param {import("./worker-spawn.js").BootProgress} progress
+   */
+  onBootProgress(worker, progress) {
+    const current = this.state.workers[worker];
+    if (!current || current.state !== "starting") return;
+    const index = Math.max(0, BOOT_PHASES.indexOf(progress.phase));
+    const within = progress.phase === "download" && progress.total ? (progress.done || 0) / progress.total : 0;
+    this.#setWorker(worker, {
+      phase: progress.phase, fraction: (index + within) / BOOT_PHASES.length, detail: bootDetail(progress),
+    });
+  }
+
+  /** @param {WorkerSpec} spec */
+  #startWorker(spec) {
+    const kind = spec.name === "wasm" ? "wasm" : "python";
+    this.state.workers[spec.name] = { state: "starting", kind, phase: "download", fraction: 0, detail: "" };
+    const started = this.host.addWorker(spec).then(
+      (info) => this.#setWorker(spec.name, { state: "ready", fraction: 1, detail: "", message: "", info }),
+      (error) => {
+        const phase = error?.phase ? ` (${error.phase})` : "";
+        this.#setWorker(spec.name, { state: "failed", message: `${errorText(error)}${phase}` });
+        throw error;
+      });
+    started.catch(() => {});
+    this.starting.set(spec.name, started);
+    this.changed();
+  }
+
+  /** Start again the workers that failed to boot. */
+  retryWorkers() {
+    for (const spec of this.specs) {
+      if (this.state.workers[spec.name]?.state === "failed") this.#startWorker(spec);
+    }
+  }
+
+  /**
+   * @param {string} name
+   * @param {Partial<WorkerState>} patch
+   */
+  #setWorker(name, patch) {
+    const current = this.state.workers[name];
+    if (!current) return;
+    this.state.workers = { ...this.state.workers, [name]: { ...current, ...patch } };
+    this.changed();
+  }
+
+  #refreshTools() {
+    /** @type {Map<string, ListedTool>} */
+    const tools = new Map();
+    const registry = this.state.registry;
+    if (registry) {
+      for (const spec of this.specs) {
+        const packages = spec.name === "wasm"
+          ? registry.wasmPackages ?? []
+          : registry.packages.filter((p) => (spec.options?.packages ?? []).includes(p.name));
+        for (const p of packages) for (const tool of p.tools) tools.set(tool.name, { ...tool, worker: spec.name });
+      }
+    }
+    for (const tool of this.host.tools) tools.set(tool.name, tool);
+    this.#set({ tools: [...tools.values()] });
+  }
+
+  /**
+   * Call a tool by name; one whose worker is still starting is called once it is up.
+   * @param {string} name
+   * @param {object} args
+   * @param {{onProgress?: (p: any) => void, signal?: AbortSignal}} [options]
+   */
+  async callTool(name, args, options = {}) {
+    const worker = this.workerOf(name);
+    const starting = worker ? this.starting.get(worker) : undefined;
+    if (starting && this.state.workers[worker ?? ""]?.state === "starting") {
+      await abortable(starting.catch(() => {}), options.signal);
+    }
+    if (worker && this.state.workers[worker]?.state === "failed") {
+      throw new Error(`${name} is not available: its worker failed to start (${this.state.workers[worker].message}). ` +
+        "Use Retry in the Tools panel.");
+    }
+    return this.host.callTool(name, args, options);
+  }
+
+  // --- the relay -------------------------------------------------------------------------------
+
+  get token() {
+    return this.session.getItem(TOKEN_KEY) || "";
+  }
+
+  async loadModels() {
+    this.#set({ relay: { state: "loading", models: [], message: "" } });
+    try {
+      const models = await listModels({ baseURL: this.baseURL.href, token: this.token, fetch: this.fetch });
+      const preferred = this.state.current?.model || this.preferences.getItem(MODEL_KEY) || "";
+      const model = models.includes(preferred) ? preferred : models[0] ?? "";
+      this.#set({ relay: { state: models.length ? "ready" : "none", models, message: "" }, model });
+    } catch (error) {
+      if (error instanceof RelayError && error.status === 401) {
+        const message = this.token ? "The relay refused this token. Check it and try again." : "";
+        this.#set({ relay: { state: "token", models: [], message } });
+      } else {
+        this.#set({ relay: { state: "error", models: [], message: errorText(error) } });
+      }
+    }
+  }
+
+  /** @param {string} token */
+  async saveToken(token) {
+    if (token.trim()) this.session.setItem(TOKEN_KEY, token.trim()); else this.session.removeItem(TOKEN_KEY);
+    await this.loadModels();
+  }
+
+  /** @param {string} model */
+  chooseModel(model) {
+    this.preferences.setItem(MODEL_KEY, model);
+    if (this.state.current) this.state.current.model = model;
+    this.#set({ model });
+    this.#save(true);
+  }
+
+  // --- conversations ---------------------------------------------------------------------------
+
+  async #openLatest() {
+    try {
+      const conversations = await this.store.list();
+      const latest = conversations[0] && await this.store.get(conversations[0].id);
+      this.#set({ conversations });
+      if (latest) this.#open(latest); else await this.newConversation();
+    } catch (error) {
+      this.#set({ problem: errorText(error), current: newConversation({ model: this.state.model }) });
+    }
+  }
+
+  /** @param {Conversation} conversation */
+  #open(conversation) {
+    const model = this.state.relay.models.includes(conversation.model) ? conversation.model : this.state.model;
+    this.#set({ current: conversation, model });
+  }
+
+  async #refreshList() {
+    try {
+      this.#set({ conversations: await this.store.list() });
+    } catch (error) {
+      this.#set({ problem: errorText(error) });
+    }
+  }
+
+  /** Save the current conversation now, or at most once a second while it streams. */
+  async #save(now = false, conversation = this.state.current) {
+    if (!conversation) return;
+    if (!now && Date.now() - this.lastSave < SAVE_EVERY_MS) return;
+    this.lastSave = Date.now();
+    conversation.updatedAt = Date.now();
+    try {
+      await this.store.put(conversation);
+    } catch (error) {
+      this.#set({ problem: `This conversation could not be saved: ${errorText(error)}` });
+    }
+  }
+
+  /** A new conversation; an empty current one is reused rather than piling up. */
+  async newConversation() {
+    const current = this.state.current;
+    if (current && !current.messages.length && this.state.conversations.some((c) => c.id === current.id)) return;
+    const conversation = newConversation({ model: this.state.model, systemPrompt: current?.systemPrompt ?? "" });
+    this.#set({ current: conversation });
+    await this.#save(true, conversation);
+    await this.#refreshList();
+  }
+
+  /** @param {string} id */
+  async switchTo(id) {
+    if (id === this.state.current?.id) return;
+    const conversation = this.running?.id === id ? this.running : await this.store.get(id);
+    if (conversation) this.#open(conversation);
+  }
+
+  /**
+   * @param {string} id
+   * @param {string} title
+   */
+  async rename(id, title) {
+    const conversation = this.state.current?.id === id ? this.state.current : await this.store.get(id);
+    if (!conversation) return;
+    conversation.title = title.trim();
+    await this.#save(true, conversation);
+    await this.#refreshList();
+  }
+
+  /** @param {string} id */
+  async remove(id) {
+    if (this.state.runningId === id) this.stop();
+    await this.store.delete(id);
+    await this.#refreshList();
+    if (this.state.current?.id === id) {
+      const next = this.state.conversations[0] && await this.store.get(this.state.conversations[0].id);
+      if (next) this.#open(next); else { this.#set({ current: null }); await this.newConversation(); }
+    }
+  }
+
+  /** @param {string} prompt */
+  setSystemPrompt(prompt) {
+    if (!this.state.current) return;
+    this.state.current.systemPrompt = prompt;
+    this.#save(true);
+    this.changed();
+  }
+
+  // --- the agent -------------------------------------------------------------------------------
+
+  /** @type {Conversation | null} */
+  get running() {
+    return this.state.runningId && this.state.current?.id === this.state.runningId
+      ? this.state.current : this.runningConversation ?? null;
+  }
+
+  /**
+   * Send the user's message and run the agent until the model answers.
+   * @param {string} text
+   */
+  async send(text) {
+    const conversation = this.state.current;
+    if (!conversation || !text.trim() || this.state.runningId || this.state.relay.state !== "ready") return;
+    conversation.messages.push({ role: "user", content: text });
+    conversation.model = this.state.model;
+    await this.#run(conversation, (signal) => runAgent({
+      conversation, model: this.state.model, tools: this.state.tools, signal,
+      callTool: (name, args, options) => this.callTool(name, args, options),
+      chat: (body, chatSignal) => streamChat({
+        baseURL: this.baseURL.href, token: this.token, body, signal: chatSignal, fetch: this.fetch,
+      }),
+      approve: (request) => this.#askApproval(request.callId),
+      onChange: () => this.#changedWhileRunning(conversation),
+    }));
+  }
+
+  /**
+   * Run one tool call of the current conversation again, by the user's hand.
+   * @param {string} callId
+   */
+  async rerun(callId) {
+    const conversation = this.state.current;
+    const message = conversation?.messages.find((m) => m.role === "tool" && m.tool_call_id === callId);
+    if (!conversation || !message || this.state.runningId) return;
+    await this.#run(conversation, (signal) => rerunToolCall({
+      conversation, message, tools: this.state.tools, signal,
+      callTool: (name, args, options) => this.callTool(name, args, options),
+      onChange: () => this.#changedWhileRunning(conversation),
+    }));
+  }
+
+  /**
+   * @param {Conversation} conversation
+   * @param {(signal: AbortSignal) => Promise<unknown>} work
+   */
+  async #run(conversation, work) {
+    const abort = new AbortController();
+    this.abort = abort;
+    this.runningConversation = conversation;
+    this.#set({ runningId: conversation.id });
+    this.ticker = setInterval(() => this.#set({ now: Date.now() }), TICK_MS);
+    await this.#save(true, conversation);
+    await this.#refreshList();
+    try {
+      await work(abort.signal);
+    } catch (error) {
+      // The loop reports its own failures in the conversation; this is a defect's last resort.
+      conversation.messages.push({ role: "notice", kind: "error", text: `Something went wrong: ${errorText(error)}` });
+    } finally {
+      clearInterval(this.ticker);
+      this.abort = null;
+      this.runningConversation = null;
+      this.approvals.clear();
+      this.#set({ runningId: null, now: Date.now() });
+      await this.#save(true, conversation);
+      await this.#refreshList();
+    }
+  }
+
+  /** @param {Conversation} conversation */
+  #changedWhileRunning(conversation) {
+    this.changed();
+    this.#save(false, conversation);
+  }
+
+  /** Stop the running agent: its stream, and its tool call the way a deadline stops one. */
+  stop() {
+    this.abort?.abort(new Error("stopped by the user"));
+  }
+
+  /**
+   * @param {string} callId
+   * @returns {Promise<"once" | "conversation" | "deny">}
+   */
+  #askApproval(callId) {
+    return new Promise((resolve) => {
+      this.approvals.set(callId, resolve);
+      this.changed();
+    });
+  }
+
+  /**
+   * The user's answer to an approval prompt.
+   * @param {string} callId
+   * @param {"once" | "conversation" | "deny"} decision
+   */
+  decide(callId, decision) {
+    const resolve = this.approvals.get(callId);
+    this.approvals.delete(callId);
+    resolve?.(decision);
+  }
+
+  /** The title the list shows for the current conversation. */
+  get currentTitle() {
+    return this.state.current ? titleOf(this.state.current) : "";
+  }
+}
+
+/** @param {import("./worker-spawn.js").BootProgress} progress */
+function bootDetail(progress) {
+  if (progress.phase === "download" && progress.total) {
+    return `Downloading Python: ${megabytes(progress.done || 0)} of ${megabytes(progress.total)}`;
+  }
+  if (progress.phase === "download") return "Downloading Python…";
+  if (progress.phase === "boot") return "Starting the Python interpreter…";
+  return progress.detail ? `Loading packages: ${progress.detail}` : "Loading packages…";
+}
+
+/** @param {number} bytes */
+const megabytes = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
+
+/** @param {unknown} error */
+export function errorText(error) {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * @template T
+ * @param {Promise<T>} promise
+ * @param {AbortSignal | undefined} signal
+ * @returns {Promise<T>}
+ */
+function abortable(promise, signal) {
+  if (!signal) return promise;
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason ?? new Error("stopped"));
+    if (signal.aborted) onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}

@@ -1,0 +1,88 @@
+// The conversations kept in this browser: new, switch, rename, delete; and the current one's
+// system prompt.
+import { html, Component } from "./html.js";
+
+/**
+ * @param {{state: import("../app-controller.js").AppState,
+ *          actions: import("../app-controller.js").AppController}} props
+ */
+export function ConversationList({ state, actions }) {
+  const currentId = state.current?.id;
+  return html`
+    <nav class="conversations" aria-label="Conversations">
+      <button type="button" class="primary new-chat" onClick=${() => actions.newConversation()}>New conversation</button>
+      <ul>
+        ${state.conversations.map((c) => html`<${ConversationItem} key=${c.id} summary=${c}
+          current=${c.id === currentId} running=${c.id === state.runningId} actions=${actions} />`)}
+      </ul>
+    </nav>`;
+}
+
+/**
+ * @typedef {{summary: import("../conversations.js").ConversationSummary, current: boolean, running: boolean,
+ *            actions: import("../app-controller.js").AppController}} ItemProps
+ * @extends {Component<ItemProps, {mode: "view" | "rename" | "delete"}>}
+ */
+class ConversationItem extends Component {
+  state = /** @type {{mode: "view" | "rename" | "delete"}} */ ({ mode: "view" });
+
+  /** @param {SubmitEvent} event */
+  onRename = (event) => {
+    event.preventDefault();
+    const form = /** @type {HTMLFormElement} */ (event.currentTarget);
+    const input = /** @type {HTMLInputElement} */ (form.elements.namedItem("title"));
+    this.props.actions.rename(this.props.summary.id, input.value);
+    this.setState({ mode: "view" });
+  };
+
+  render() {
+    const { summary, current, running, actions } = this.props;
+    const { mode } = this.state;
+    if (mode === "rename") {
+      return html`
+        <li class="conversation" data-current=${current}>
+          <form class="rename" onSubmit=${this.onRename}
+            onKeyDown=${(/** @type {KeyboardEvent} */ e) => e.key === "Escape" && this.setState({ mode: "view" })}>
+            <label class="visually-hidden" for=${`title-${summary.id}`}>New title</label>
+            <input id=${`title-${summary.id}`} name="title" value=${summary.title} autofocus />
+            <button type="submit" class="secondary">Save</button>
+          </form>
+        </li>`;
+    }
+    if (mode === "delete") {
+      return html`
+        <li class="conversation" data-current=${current}>
+          <span class="confirm">Delete “${summary.title}”?</span>
+          <button type="button" class="danger" onClick=${() => actions.remove(summary.id)}>Delete</button>
+          <button type="button" class="secondary" onClick=${() => this.setState({ mode: "view" })}>Keep</button>
+        </li>`;
+    }
+    return html`
+      <li class="conversation" data-current=${current}>
+        <button type="button" class="open" aria-current=${current ? "true" : undefined}
+          onClick=${() => actions.switchTo(summary.id)}>
+          ${running ? html`<span class="dot" aria-label="running"></span>` : null}${summary.title}
+        </button>
+        <button type="button" class="icon" aria-label=${`Rename “${summary.title}”`} title="Rename"
+          onClick=${() => this.setState({ mode: "rename" })}>✎</button>
+        <button type="button" class="icon" aria-label=${`Delete “${summary.title}”`} title="Delete"
+          onClick=${() => this.setState({ mode: "delete" })}>✕</button>
+      </li>`;
+  }
+}
+
+/**
+ * @param {{state: import("../app-controller.js").AppState,
+ *          actions: import("../app-controller.js").AppController}} props
+ */
+export function SystemPrompt({ state, actions }) {
+  const prompt = state.current?.systemPrompt ?? "";
+  return html`
+    <details class="system-prompt">
+      <summary>System prompt${prompt ? "" : " (none)"}</summary>
+      <label for="system-prompt" class="visually-hidden">System prompt for this conversation</label>
+      <textarea id="system-prompt" rows="3" value=${prompt}
+        placeholder="Instructions the model gets before this conversation, e.g. “Answer briefly.”"
+        onChange=${(/** @type {Event} */ e) => actions.setSystemPrompt(/** @type {HTMLTextAreaElement} */ (e.currentTarget).value)}></textarea>
+    </details>`;
+}
