@@ -1,6 +1,7 @@
 // End-to-end tests in Debian's Chromium against `cloche serve` on 127.0.0.1.
 // Nothing here downloads a browser: the executable path points at the system's Chromium.
 import { defineConfig } from "@playwright/test";
+import { AGENT_URL, FAKE_MODEL_URL } from "./tests/e2e/support/agent.js";
 
 const port = Number(process.env.CLOCHE_E2E_PORT || 8771);
 const baseURL = `http://127.0.0.1:${port}/`;
@@ -24,10 +25,25 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: `.venv/bin/cloche serve --port ${port} --log-level warning`,
-    url: `${baseURL}healthz`,
-    reuseExistingServer: false,
-    timeout: 30_000,
-  },
+  webServer: [
+    {
+      // No model configured: the page must still offer its tools and say how to add a model.
+      command: `.venv/bin/cloche serve --port ${port} --log-level warning`,
+      url: `${baseURL}healthz`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+    },
+    {
+      command: ".venv/bin/python tests/e2e/support/fake_model.py 8772",
+      url: `${FAKE_MODEL_URL}healthz`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+    },
+    {
+      command: ".venv/bin/cloche serve --port 8773 --config tests/e2e/relay.toml --log-level warning",
+      url: `${AGENT_URL}healthz`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+    },
+  ],
 });

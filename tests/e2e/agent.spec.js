@@ -1,0 +1,179 @@
+// The agent UI as a user meets it: a chat whose model (the scripted fake behind the real relay)
+// calls Cloche's sandboxed tools through MCP, with approvals, progress, Stop and saved conversations.
+import { test, expect } from "@playwright/test";
+import {
+  openAgent, scriptModel, modelRequests, sendMessage, toolCard, releaseModel,
+} from "./support/agent.js";
+import { serveFixtures } from "./support/host.js";
+
+const SHOTS = "test-output/screenshots";
+const PROGRESS_CODE = "import asyncio\nfor i in range(4):\n    progress(i + 1, 4, f'step {i + 1} of 4')\n" +
+  "    await asyncio.sleep(0.4)\n6 * 7";
+
+for (const { model, kind } of [{ model: "fake-gpt", kind: "OpenAI" }, { model: "fake-claude", kind: "Anthropic" }]) {
+  test(`a question answered with python.run and a WASM tool (${kind} upstream)`, async ({ page }) => {
+    await openAgent(page, { model });
+    if (kind === "OpenAI") await page.screenshot({ path: `${SHOTS}/agent-empty.png` });
+    await scriptModel([
+      { text: "Let me compute that in Python.", tool_calls: [{ name: "python_run", arguments: { code: PROGRESS_CODE } }] },
+      { tool_calls: [{ name: "hash_sha256", arguments: { text: "hello" } }] },
+      { text: "6 × 7 is **42**, and SHA-256 of “hello” starts with `2cf24dba`.", chunkDelayMs: 40 },
+    ]);
+    await sendMessage(page, "What is 6 × 7? Then hash the word hello.");
+    await expect(page.locator(".message.user")).toHaveText(/What is 6 × 7\? Then hash the word hello\./);
+
+    // python.run may reach outside the sandbox today, so the user is asked first.
+    const python = toolCard(page, 0);
+    await expect(python).toHaveAttribute("data-status", "approval");
+    await expect(python.getByRole("group", { name: "Approve python.run?" })).toContainText("may reach outside the sandbox");
+    if (kind === "OpenAI") await page.screenshot({ path: `${SHOTS}/agent-approval.png` });
+    await python.getByRole("button", { name: "Allow for this conversation" }).click();
+
+    // Progress notifications from the worker move the card's bar.
+    await expect(python).toHaveAttribute("data-status", "running");
+    const bar = python.locator(".tool-progress progress");
+    await expect(bar).toHaveAttribute("max", "4");
+    await expect(python.locator(".tool-progress-text")).toHaveText(/step [2-4] of 4/);
+    if (kind === "OpenAI") await page.screenshot({ path: `${SHOTS}/agent-tool-running.png` });
+
+    await expect(python).toHaveAttribute("data-status", "ok");
+    await expect(python).not.toHaveAttribute("open", "");  // finished cards collapse
+    await python.locator("summary").click();
+    await expect(python.locator(".tool-fields")).toContainText("42");
+    await expect(python.locator(".tool-elapsed")).toHaveText(/\d+(\.\d)? (ms|s)/);
+
+    const hash = toolCard(page, 1);
+    await expect(hash).toHaveAttribute("data-status", "ok");
+    await hash.locator("summary").click();
+    await expect(hash).toContainText("2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+
+    const answer = page.locator(".message.assistant").last();
+    await expect(answer).toHaveAttribute("data-streaming", "true");
+    if (kind === "OpenAI") await page.screenshot({ path: `${SHOTS}/agent-streaming.png` });
+    await expect(answer).toHaveAttribute("data-streaming", "false");
+    await expect(answer.locator(".markdown strong")).toHaveText("42");
+    if (kind === "OpenAI") await page.screenshot({ path: `${SHOTS}/agent-finished.png` });
+
+    // What the model was given: the tools under names it accepts, and each tool's result.
+    const requests = await modelRequests();
+    expect(requests).toHaveLength(3);
+    const results = JSON.stringify(requests[2].body.messages);
+    expect(results).toContain("42");
+    expect(results).toContain("2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+    if (kind === "OpenAI") {
+      const names = requests[0].body.tools.map((/** @type {any} */ t) => t.function.name);
+      expect(names).toEqual(expect.arrayContaining(["python_run", "hash_sha256", "text_stats"]));
+    } else {
+      const names = requests[0].body.tools.map((/** @type {any} */ t) => t.name);
+      expect(names).toEqual(expect.arrayContaining(["python_run", "hash_sha256"]));
+    }
+  });
+}
+
+test("Stop ends a busy python.run; the card says so and the next call on that worker works", async ({ page }) => {
+  await openAgent(page);
+  await scriptModel([
+    { tool_calls: [{ name: "python_run", arguments: { code: "while True:\n    pass" } }] },
+    { text: "I see it was stopped." },
+    { tool_calls: [{ name: "python_run", arguments: { code: "sum(range(10))" } }] },
+    { text: "The sum is 45." },
+  ]);
+  await sendMessage(page, "Loop forever.");
+  const busy = toolCard(page, 0);
+  await busy.getByRole("button", { name: "Allow once" }).click();
+  await expect(busy).toHaveAttribute("data-status", "running");
+  await page.waitForTimeout(500);
+  await page.getByRole("button", { name: "Stop" }).click();
+  await expect(busy).toHaveAttribute("data-status", "stopped");
+  await expect(page.locator(".notice[data-kind=stopped]")).toHaveText("Stopped.");
+  await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
+
+  await sendMessage(page, "Now add up 0 to 9.");
+  const next = toolCard(page, 1);
+  await next.getByRole("button", { name: "Allow once" }).click();
+  await expect(next).toHaveAttribute("data-status", "ok");
+  await expect(page.locator(".message.assistant").last()).toContainText("The sum is 45.");
+  await next.locator("summary").click();
+  await expect(next.locator(".tool-fields")).toContainText("45");
+  // The model was told the first call was stopped.
+  expect(JSON.stringify((await modelRequests())[1].body.messages)).toContain("The user stopped this call.");
+});
+
+test("a tool that declares no annotations asks first, and a denial is told to the model", async ({ page }) => {
+  await serveFixtures(page);
+  await openAgent(page);
+  await page.evaluate(() => window.cloche.host.request("python-tools", "cloche/install",
+    { requirements: ["/__fixtures__/cloche_conformance_tools-1.0-py3-none-any.whl"] }, { replay: true }));
+  await expect(page.locator("#tool-list")).toContainText("conformance.count");
+  await scriptModel([
+    { tool_calls: [{ name: "conformance_count", arguments: { to: 3 } }] },
+    { text: "Understood, I will not count." },
+  ]);
+  await sendMessage(page, "Count to three.");
+  const card = toolCard(page, 0);
+  await expect(card.getByRole("group", { name: "Approve conformance.count?" }))
+    .toContainText("declares no annotations, so it counts as both");
+  await card.getByRole("button", { name: "Deny" }).click();
+  await expect(card).toHaveAttribute("data-status", "denied");
+  await expect(page.locator(".message.assistant").last()).toContainText("Understood, I will not count.");
+  const told = JSON.stringify((await modelRequests())[1].body.messages);
+  expect(told).toMatch(/denied/i);
+});
+
+test("a conversation, its system prompt and its title survive a reload; switch and delete", async ({ page }) => {
+  await openAgent(page, { waitForPython: false });
+  await scriptModel([{ text: "Remembered: the colour is teal." }, { text: "A second answer." }]);
+  await page.getByText("System prompt").click();
+  await page.getByLabel("System prompt for this conversation").fill("Answer in one sentence.");
+  await page.getByLabel("System prompt for this conversation").blur();
+  await sendMessage(page, "Remember the colour teal.");
+  await expect(page.locator(".message.assistant")).toContainText("Remembered: the colour is teal.");
+  expect((await modelRequests())[0].body.messages[0]).toEqual({ role: "system", content: "Answer in one sentence." });
+
+  const list = page.getByRole("navigation", { name: "Conversations" });
+  await list.getByRole("button", { name: /^Rename/ }).first().click();
+  await list.getByLabel("New title").fill("Colours");
+  await list.getByLabel("New title").press("Enter");
+  await expect(list.getByRole("button", { name: "Colours" })).toBeVisible();
+
+  await page.getByRole("button", { name: "New conversation" }).click();
+  await sendMessage(page, "Another topic.");
+  await expect(page.locator(".message.assistant")).toContainText("A second answer.");
+
+  await page.reload();
+  await expect(list.getByRole("button", { name: "Another topic." })).toBeVisible();
+  await list.getByRole("button", { name: "Colours" }).click();
+  await expect(page.locator(".message.assistant")).toContainText("Remembered: the colour is teal.");
+  await expect(page.getByLabel("System prompt for this conversation")).toHaveValue("Answer in one sentence.");
+
+  await list.getByRole("button", { name: "Delete “Colours”" }).click();
+  await list.getByRole("button", { name: "Delete", exact: true }).click();
+  await expect(list.getByRole("button", { name: "Colours" })).toHaveCount(0);
+  await expect(page.locator(".message.user")).toContainText("Another topic.");
+});
+
+test("Shift+Enter breaks the line and Enter sends", async ({ page }) => {
+  await openAgent(page, { waitForPython: false });
+  await scriptModel([{ text: "Two lines received." }]);
+  const box = page.getByLabel("Message", { exact: true });
+  await box.fill("first line");
+  await box.press("Shift+Enter");
+  await box.pressSequentially("second line");
+  await expect(box).toHaveValue("first line\nsecond line");
+  await box.press("Enter");
+  await expect(page.locator(".message.user")).toHaveText(/first line\s+second line/);
+  await expect(box).toHaveValue("");
+  expect((await modelRequests())[0].body.messages.at(-1).content).toBe("first line\nsecond line");
+});
+
+test("a stream held by the model can be stopped, keeping what arrived", async ({ page }) => {
+  await openAgent(page, { waitForPython: false });
+  await scriptModel([{ text: "This answer starts and then waits for a long time.", hold: true }]);
+  await sendMessage(page, "Tell me a long story.");
+  const answer = page.locator(".message.assistant").last();
+  await expect(answer).toContainText("This a");
+  await page.getByRole("button", { name: "Stop" }).click();
+  await expect(page.locator(".notice[data-kind=stopped]")).toBeVisible();
+  await expect(answer).toHaveAttribute("data-streaming", "false");
+  await releaseModel();
+});
