@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { IDBFactory } from "fake-indexeddb";
-import { ConversationStore, newConversation, titleOf, UNTITLED } from "../../web/app/conversations.js";
+import { ConversationStore, newConversation, titleOf, UNTITLED, CLOSED_MID_CALL } from "../../web/app/conversations.js";
 
 test("a conversation is kept with its messages, prompt and model, and listed newest first", async () => {
   const indexedDB = new IDBFactory();
@@ -45,4 +45,19 @@ test("the title falls back to the first user message, shortened", () => {
   assert.equal(titleOf(conversation), "Summarise this very long question about CSV fil…");
   conversation.title = " Mine ";
   assert.equal(titleOf(conversation), "Mine");
+});
+
+test("a conversation saved mid-run is finished honestly when it is opened again", async () => {
+  const store = new ConversationStore({ indexedDB: new IDBFactory() });
+  const conversation = newConversation();
+  conversation.messages.push(
+    { role: "user", content: "run it" },
+    { role: "assistant", content: "Running", tool_calls: [{ id: "c1" }], cloche: { streaming: true } },
+    { role: "tool", tool_call_id: "c1", content: "", cloche: { tool: "python.run", status: "running" } },
+  );
+  await store.put(conversation);
+  const loaded = await store.get(conversation.id);
+  assert.equal(loaded?.messages[1].cloche.streaming, undefined);
+  assert.equal(loaded?.messages[2].cloche.status, "stopped");
+  assert.equal(loaded?.messages[2].content, CLOSED_MID_CALL);
 });

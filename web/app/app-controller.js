@@ -3,7 +3,7 @@
 // loop. No DOM here: the page renders `state` after each change and calls the actions.
 import { runAgent, rerunToolCall } from "./agent-loop.js";
 import { listModels, streamChat, RelayError } from "./relay-client.js";
-import { newConversation, titleOf } from "./conversations.js";
+import { newConversation } from "./conversations.js";
 import { pythonWorkerSpecs, wasmWorkerSpecs } from "./tool-workers.js";
 
 export const TOKEN_KEY = "cloche.relayToken";
@@ -63,6 +63,8 @@ export class AppController {
     this.approvals = new Map();
     /** @type {AbortController | null} */
     this.abort = null;
+    /** @type {Conversation | null} */
+    this.runningConversation = null;
     /** @type {ReturnType<typeof setInterval> | undefined} */
     this.ticker = undefined;
     this.lastSave = 0;
@@ -281,7 +283,9 @@ export class AppController {
   /** @param {string} id */
   async switchTo(id) {
     if (id === this.state.current?.id) return;
-    const conversation = this.running?.id === id ? this.running : await this.store.get(id);
+    // The running conversation is the live object the agent loop changes, not its last save.
+    const running = this.runningConversation;
+    const conversation = running?.id === id ? running : await this.store.get(id);
     if (conversation) this.#open(conversation);
   }
 
@@ -317,12 +321,6 @@ export class AppController {
   }
 
   // --- the agent -------------------------------------------------------------------------------
-
-  /** @type {Conversation | null} */
-  get running() {
-    return this.state.runningId && this.state.current?.id === this.state.runningId
-      ? this.state.current : this.runningConversation ?? null;
-  }
 
   /**
    * Send the user's message and run the agent until the model answers.
@@ -418,11 +416,6 @@ export class AppController {
     const resolve = this.approvals.get(callId);
     this.approvals.delete(callId);
     resolve?.(decision);
-  }
-
-  /** The title the list shows for the current conversation. */
-  get currentTitle() {
-    return this.state.current ? titleOf(this.state.current) : "";
   }
 }
 

@@ -37,6 +37,27 @@ export function titleOf(conversation) {
   return text.length > 48 ? `${text.slice(0, 47)}…` : text || UNTITLED;
 }
 
+const UNFINISHED = new Set(["pending", "approval", "running"]);
+export const CLOSED_MID_CALL = "The page was closed before this call finished.";
+
+/**
+ * A conversation saved while its agent ran (the tab was closed or reloaded) is finished honestly
+ * when it is opened again: the streamed answer stops streaming, and unfinished tool calls are
+ * marked stopped, so the user sees it and the model is told.
+ * @param {Conversation} conversation
+ * @returns {Conversation}
+ */
+export function settleInterrupted(conversation) {
+  for (const message of conversation.messages) {
+    if (message.cloche?.streaming) delete message.cloche.streaming;
+    if (message.role === "tool" && UNFINISHED.has(message.cloche?.status)) {
+      message.cloche.status = "stopped";
+      message.content = CLOSED_MID_CALL;
+    }
+  }
+  return conversation;
+}
+
 /** @param {IDBRequest} request @returns {Promise<any>} */
 function requestDone(request) {
   return new Promise((resolve, reject) => {
@@ -99,7 +120,9 @@ export class ConversationStore {
 
   /** @param {string} id @returns {Promise<Conversation | undefined>} */
   async get(id) {
-    return requestDone((await this.#store("readonly")).get(id));
+    /** @type {Conversation | undefined} */
+    const conversation = await requestDone((await this.#store("readonly")).get(id));
+    return conversation && settleInterrupted(conversation);
   }
 
   /**
