@@ -1,5 +1,5 @@
-"""The Starlette app: the built dist as static files, with the headers isolation needs, and the
-model relay under /v1."""
+"""The Starlette app: the built dist as static files, with the headers isolation needs (and the
+page's Content-Security-Policy), and the model relay under /v1."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cloche import __version__
 
+from .page_policy import PagePolicy
 from .relay import OpenAIErrorMiddleware, Relay, RelayConfig
 from .static import DistFiles
 
@@ -31,8 +32,11 @@ SECURITY_HEADERS = [
 
 
 class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    """Adds `headers` (by default SECURITY_HEADERS) to every response that does not set them."""
+
+    def __init__(self, app: ASGIApp, headers: list[tuple[bytes, bytes]] | None = None) -> None:
         self.app = app
+        self.headers = SECURITY_HEADERS if headers is None else headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -42,7 +46,7 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+                extra = [(k, v) for k, v in self.headers if k not in present]
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
@@ -53,8 +57,11 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "cloche": __version__})
 
 
-def create_app(dist: Path, relay_config: RelayConfig | None = None) -> Starlette:
-    """The app; without `relay_config` the relay lists no models and answers chat with 503."""
+def create_app(
+    dist: Path, relay_config: RelayConfig | None = None, page_policy: PagePolicy | None = None
+) -> Starlette:
+    """The app; without `relay_config` the relay lists no models and answers chat with 503;
+    without `page_policy` the page may connect to its own origin only."""
     if not (dist / "index.html").is_file():
         raise FileNotFoundError(f"{dist} holds no built app: run `cloche build` first")
     relay = Relay(relay_config)
@@ -80,12 +87,15 @@ def create_app(dist: Path, relay_config: RelayConfig | None = None) -> Starlette
                 expose_headers=["Retry-After"],
             ),
         )
+    # The CSP goes on every response, not only on HTML: a worker's policy comes from its own
+    # script's response, so this is what closes the network of tool code in the workers.
+    headers = [*SECURITY_HEADERS, *(page_policy or PagePolicy()).headers()]
     return Starlette(
         routes=[
             Route("/healthz", healthz),
             Mount("/v1", routes=relay.routes, middleware=relay_middleware),
             Mount("/", DistFiles(directory=dist, html=True)),
         ],
-        middleware=[Middleware(SecurityHeadersMiddleware)],
+        middleware=[Middleware(SecurityHeadersMiddleware, headers=headers)],
         lifespan=lifespan,
     )

@@ -1,9 +1,10 @@
 """`cloche build`: assemble dist/ (the static site) and the test dist, incrementally.
 
 dist/ holds the web app, the Pyodide core (under a versioned path, so it may be cached forever),
-the pinned micropip wheel, the `cloche` wheel and a pyodide-lock.json that lists exactly those
-wheels. The test dist is a flat Pyodide dist (the layout pytest-pyodide expects) with the same
-wheels plus the ones pytest-pyodide loads inside Pyodide; it is never part of dist/.
+the vendored browser libraries (vendored_npm.py), the pinned micropip wheel, the `cloche` wheel
+and a pyodide-lock.json that lists exactly those wheels. The test dist is a flat Pyodide dist (the
+layout pytest-pyodide expects) with the same wheels plus the ones pytest-pyodide loads inside
+Pyodide; it is never part of dist/.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from ._files import COMPRESSIBLE, copy_if_changed, precompress, remove_unlisted, write_if_changed
 from .pyodide_lock_file import check_lock, write_lock
 from .registry import REGISTRY_NAME, RegistryError, registry_json
+from .vendored_npm import VendoredFileMissing, copy_vendored
 
 PYODIDE_CORE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip")
 # Files of web/ that are not part of the app.
@@ -238,9 +240,10 @@ def build_dist(project: Project, dist: Path, wheels: list[Path], report: BuildRe
     from .wasm_dist import WasmDistError, copy_wasm, with_wasm_packages
 
     try:
+        copy_vendored(project.root, out)
         wasm_packages = copy_wasm(project.root, out)
         out.write(REGISTRY_NAME, with_wasm_packages(registry_json(wheels), wasm_packages))
-    except (RegistryError, WasmDistError) as error:
+    except (RegistryError, VendoredFileMissing, WasmDistError) as error:
         raise BuildError(str(error)) from None
     from cloche import __version__
 

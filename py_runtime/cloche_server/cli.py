@@ -34,18 +34,22 @@ def _serve(args: argparse.Namespace) -> int:
 
     from .app import create_app
     from .build import Project, find_project_root
+    from .page_policy import load_page_policy
     from .relay import ConfigError, load_config
 
     dist = args.dist or Project(find_project_root()).default_dist
     try:
         relay_config = load_config(args.config)
-        app = create_app(dist.resolve(), relay_config)
+        page_policy = load_page_policy(args.config, args.connect_origin)
+        app = create_app(dist.resolve(), relay_config, page_policy)
     except (FileNotFoundError, ConfigError) as error:
         print(f"cloche serve: {error}", file=sys.stderr)
         return 1
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"Cloche is serving {dist} at http://{host}:{args.port}/", flush=True)
     print(relay_config.describe(), flush=True)
+    if page_policy.connect_origins:
+        print(f"The page may also connect to {', '.join(page_policy.connect_origins)}", flush=True)
     uvicorn.run(
         app,
         host=args.host,
@@ -101,6 +105,14 @@ def parser() -> argparse.ArgumentParser:
         "--config",
         type=Path,
         help="model relay TOML (default: OPENAI_API_KEY / ANTHROPIC_API_KEY if set; docs/relay.md)",
+    )
+    serve.add_argument(
+        "--connect-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="another origin the page may connect to, like https://api.example.org (repeatable; "
+        "added to [page] connect_origins of --config)",
     )
     serve.set_defaults(run=_serve)
 

@@ -1,5 +1,6 @@
-"""The WASM part of dist/: each tool package's manifest and module under wasm/<name>/, the
-vendored WASI shim under vendor/browser_wasi_shim/, and the packages' entries in registry.json."""
+"""The WASM part of dist/: each tool package's manifest and module under wasm/<name>/, and the
+packages' entries in registry.json. (The WASI shim the worker runs them with is vendored with the
+other npm files: vendored_npm.py.)"""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ from cloche.wasm_manifest import ManifestError, load_manifest
 
 from ._files import sha256_file
 
-SHIM_NPM = Path("web/node_modules/@bjorn3/browser_wasi_shim")
-SHIM_DIST = "vendor/browser_wasi_shim/"
 WASM_DIST = "wasm/"
 
 
@@ -35,13 +34,7 @@ def wasm_package_dirs(root: Path) -> list[Path]:
 
 
 def copy_wasm(root: Path, out: _Output) -> list[dict[str, Any]]:
-    """Copy the shim and every WASM package into the dist; their registry entries."""
-    shim = root / SHIM_NPM
-    files = sorted((shim / "dist").glob("*.js")) + sorted(shim.glob("LICENSE-*"))
-    if not (shim / "dist" / "index.js").is_file():
-        raise WasmDistError(f"{shim} is missing: run `npm ci` in web/ (scripts/build does it)")
-    for path in files:
-        out.copy(path, SHIM_DIST + path.name)
+    """Copy every WASM package into the dist; their registry entries."""
     entries = []
     for folder in wasm_package_dirs(root):
         try:

@@ -97,3 +97,25 @@ def test_an_unpinned_requirement_is_refused() -> None:
 def test_offline_build_names_the_wheel_it_would_download() -> None:
     with pytest.raises(BuildError, match=r"micropip==0\.0\.1 is not in .* downloads are off"):
         pinned_wheel(PROJECT, "micropip==0.0.1", BuildReport(), offline=True)
+
+
+def test_dist_serves_the_vendored_browser_libraries_as_they_are_in_node_modules() -> None:
+    from starlette.testclient import TestClient
+
+    from cloche_server.app import create_app
+
+    client = TestClient(create_app(DIST))
+    node_modules = PROJECT.web / "node_modules"
+    for relative, source in [
+        ("vendor/preact/preact.mjs", "preact/dist/preact.mjs"),
+        ("vendor/htm/htm.mjs", "htm/dist/htm.mjs"),
+        ("vendor/marked/marked.esm.js", "marked/lib/marked.esm.js"),
+        ("vendor/dompurify/purify.es.mjs", "dompurify/dist/purify.es.mjs"),
+    ]:
+        code = (node_modules / source).read_bytes()
+        assert (DIST / relative).read_bytes() == code
+        assert (DIST / relative).with_name("LICENSE").is_file()
+        response = client.get("/" + relative)
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/javascript")
+        assert response.content == code

@@ -104,13 +104,17 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
     env = os.environ if environ is None else environ
     if path is None:
         return config_from_environment(env)
+    return parse_config(read_toml(path), env, source=str(path))
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The server's config file (`cloche serve --config`) as a dict."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise ConfigError(f"cannot read relay config {path}: {error.strerror}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path} is not valid TOML: {error}") from None
-    return parse_config(data, env, source=str(path))
 
 
 def config_from_environment(env: Mapping[str, str]) -> RelayConfig:
@@ -155,7 +159,8 @@ def _model_list(names: str, provider: Provider, cap: int, where: str) -> dict[st
 
 
 def parse_config(data: Mapping[str, Any], env: Mapping[str, str], source: str) -> RelayConfig:
-    _only(data, {"limits", "security", "providers", "models"}, "the top level")
+    # [page] shares the file but not this config: it is the page's policy (page_policy.py).
+    _only(data, {"limits", "security", "providers", "models", "page"}, "the top level")
     limits = _limits(_table(data, "limits"))
     security = _table(data, "security")
     _only(security, {"cors_origins", "bearer_tokens", "log_bodies"}, "[security]")
