@@ -2,7 +2,7 @@
 // the page works with no model, lists tools before any worker answers, and recovers from a failed
 // Python start. Screenshots at phone width and in the dark theme.
 import { test, expect } from "@playwright/test";
-import { openAgent, scriptModel, sendMessage, toolCard, modelOriginHits, FAKE_MODEL_URL } from "./support/agent.js";
+import { openAgent, scriptModel, sendMessage, toolCard, openCard, modelOriginHits, FAKE_MODEL_URL } from "./support/agent.js";
 
 const SHOTS = "test-output/screenshots";
 
@@ -117,7 +117,7 @@ for (const { name, viewport, scheme } of [
     ]);
     await sendMessage(page, "How many primes are below 100,000?");
     await expect(toolCard(page, 0)).toHaveAttribute("data-status", "ok");
-    await toolCard(page, 0).locator("summary").click();
+    await openCard(toolCard(page, 0));
     await expect(page.locator(".message.assistant").last()).toContainText("9592");
     await page.screenshot({ path: `${SHOTS}/agent-${name}.png` });
     if (name === "phone") {

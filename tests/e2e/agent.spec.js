@@ -2,7 +2,7 @@
 // calls Cloche's sandboxed tools through MCP, with approvals, progress, Stop and saved conversations.
 import { test, expect } from "@playwright/test";
 import {
-  openAgent, scriptModel, modelRequests, sendMessage, toolCard, releaseModel,
+  openAgent, scriptModel, modelRequests, sendMessage, toolCard, openCard, releaseModel,
 } from "./support/agent.js";
 import { serveFixtures } from "./support/host.js";
 
@@ -38,13 +38,13 @@ for (const { model, kind } of [{ model: "fake-gpt", kind: "OpenAI" }, { model: "
 
     await expect(python).toHaveAttribute("data-status", "ok");
     await expect(python).not.toHaveAttribute("open", "");  // finished cards collapse
-    await python.locator("summary").click();
+    await openCard(python);
     await expect(python.locator(".tool-fields")).toContainText("42");
     await expect(python.locator(".tool-elapsed")).toHaveText(/\d+(\.\d)? (ms|s)/);
 
     const hash = toolCard(page, 1);
     await expect(hash).toHaveAttribute("data-status", "ok");
-    await hash.locator("summary").click();
+    await openCard(hash);
     await expect(hash).toContainText("2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
 
     const answer = page.locator(".message.assistant").last();
@@ -74,7 +74,6 @@ test("Stop ends a busy python.run; the card says so and the next call on that wo
   await openAgent(page);
   await scriptModel([
     { tool_calls: [{ name: "python_run", arguments: { code: "while True:\n    pass" } }] },
-    { text: "I see it was stopped." },
     { tool_calls: [{ name: "python_run", arguments: { code: "sum(range(10))" } }] },
     { text: "The sum is 45." },
   ]);
@@ -93,7 +92,7 @@ test("Stop ends a busy python.run; the card says so and the next call on that wo
   await next.getByRole("button", { name: "Allow once" }).click();
   await expect(next).toHaveAttribute("data-status", "ok");
   await expect(page.locator(".message.assistant").last()).toContainText("The sum is 45.");
-  await next.locator("summary").click();
+  await openCard(next);
   await expect(next.locator(".tool-fields")).toContainText("45");
   // The model was told the first call was stopped.
   expect(JSON.stringify((await modelRequests())[1].body.messages)).toContain("The user stopped this call.");
@@ -123,7 +122,7 @@ test("a tool that declares no annotations asks first, and a denial is told to th
 test("a conversation, its system prompt and its title survive a reload; switch and delete", async ({ page }) => {
   await openAgent(page, { waitForPython: false });
   await scriptModel([{ text: "Remembered: the colour is teal." }, { text: "A second answer." }]);
-  await page.getByText("System prompt").click();
+  await page.locator(".system-prompt > summary").click();
   await page.getByLabel("System prompt for this conversation").fill("Answer in one sentence.");
   await page.getByLabel("System prompt for this conversation").blur();
   await sendMessage(page, "Remember the colour teal.");
@@ -134,21 +133,21 @@ test("a conversation, its system prompt and its title survive a reload; switch a
   await list.getByRole("button", { name: /^Rename/ }).first().click();
   await list.getByLabel("New title").fill("Colours");
   await list.getByLabel("New title").press("Enter");
-  await expect(list.getByRole("button", { name: "Colours" })).toBeVisible();
+  await expect(list.getByRole("button", { name: "Colours", exact: true })).toBeVisible();
 
   await page.getByRole("button", { name: "New conversation" }).click();
   await sendMessage(page, "Another topic.");
   await expect(page.locator(".message.assistant")).toContainText("A second answer.");
 
   await page.reload();
-  await expect(list.getByRole("button", { name: "Another topic." })).toBeVisible();
-  await list.getByRole("button", { name: "Colours" }).click();
+  await expect(list.getByRole("button", { name: "Another topic.", exact: true })).toBeVisible();
+  await list.getByRole("button", { name: "Colours", exact: true }).click();
   await expect(page.locator(".message.assistant")).toContainText("Remembered: the colour is teal.");
   await expect(page.getByLabel("System prompt for this conversation")).toHaveValue("Answer in one sentence.");
 
   await list.getByRole("button", { name: "Delete “Colours”" }).click();
   await list.getByRole("button", { name: "Delete", exact: true }).click();
-  await expect(list.getByRole("button", { name: "Colours" })).toHaveCount(0);
+  await expect(list.getByRole("button", { name: "Colours", exact: true })).toHaveCount(0);
   await expect(page.locator(".message.user")).toContainText("Another topic.");
 });
 
@@ -163,6 +162,7 @@ test("Shift+Enter breaks the line and Enter sends", async ({ page }) => {
   await box.press("Enter");
   await expect(page.locator(".message.user")).toHaveText(/first line\s+second line/);
   await expect(box).toHaveValue("");
+  await expect(page.locator(".message.assistant")).toContainText("Two lines received.");
   expect((await modelRequests())[0].body.messages.at(-1).content).toBe("first line\nsecond line");
 });
 

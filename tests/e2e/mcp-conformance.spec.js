@@ -3,6 +3,10 @@
 import { test, expect } from "@playwright/test";
 import { serveFixtures } from "./support/host.js";
 
+// The SDK's validator (ajv) compiles schemas with `new Function`, which the page's CSP refuses; the
+// SDK client is a test harness here, never part of the app, so only its page skips the CSP.
+test.use({ bypassCSP: true });
+
 test("the official MCP SDK client drives the Python worker through MessagePortTransport", async ({ page }) => {
   await serveFixtures(page);
   await page.goto("/healthz");

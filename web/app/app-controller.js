@@ -131,8 +131,7 @@ export class AppController {
     const started = this.host.addWorker(spec).then(
       (info) => this.#setWorker(spec.name, { state: "ready", fraction: 1, detail: "", message: "", info }),
       (error) => {
-        const phase = error?.phase ? ` (${error.phase})` : "";
-        this.#setWorker(spec.name, { state: "failed", message: `${errorText(error)}${phase}` });
+        this.#setWorker(spec.name, { state: "failed", message: errorText(error), phase: error?.phase ?? "boot" });
         throw error;
       });
     started.catch(() => {});

@@ -70,3 +70,12 @@ export async function sendMessage(page, text) {
 export function toolCard(page, index) {
   return page.locator(".tool-card").nth(index);
 }
+
+/**
+ * Open a finished (collapsed) tool card by its own summary, not the structured result's.
+ * @param {import("@playwright/test").Locator} card
+ */
+export async function openCard(card) {
+  await card.locator(":scope > summary").click();
+  await expect(card).toHaveAttribute("open", "");
+}

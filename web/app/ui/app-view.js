@@ -35,7 +35,7 @@ export class App extends Component {
           <h1>Cloche</h1>
           <${ModelPicker} state=${state} actions=${actions} />
           <button type="button" class="icon panel-toggle" aria-expanded=${panel === "tools"}
-            aria-controls="tools-panel" onClick=${() => this.toggle("tools")}>🧰<span class="visually-hidden">Tools</span></button>
+            aria-controls="tools-panel" onClick=${() => this.toggle("tools")}>Tools</button>
         </header>
         <aside id="conversations-panel" class="side left" onClick=${(/** @type {Event} */ e) => closeOnChoice(e, this)}>
           <${ConversationList} state=${state} actions=${actions} />
@@ -49,7 +49,7 @@ export class App extends Component {
           <div class="chat-scroll"><${ChatLog} state=${state} actions=${actions} /></div>
           <${RelayNotice} state=${state} actions=${actions} />
           <${Composer} running=${running} disabled=${!ready || (state.runningId !== null && !running)}
-            placeholder=${ready ? "Message the model — Enter sends, Shift+Enter breaks the line" : "No model to talk to yet"}
+            placeholder=${ready ? "Message the model…" : "No model to talk to yet"}
             onSend=${(/** @type {string} */ text) => actions.send(text)} onStop=${() => actions.stop()} />
         </main>
         <aside id="tools-panel" class="side right">

@@ -30,7 +30,8 @@ export class Composer extends Component {
       <form class="composer" onSubmit=${(/** @type {Event} */ e) => { e.preventDefault(); this.send(); }}>
         <label for="message" class="visually-hidden">Message</label>
         <textarea id="message" ref=${this.textarea} rows="2" placeholder=${placeholder}
-          disabled=${disabled} onKeyDown=${this.onKeyDown}></textarea>
+          disabled=${disabled} onKeyDown=${this.onKeyDown} aria-describedby="composer-hint"></textarea>
+        <p id="composer-hint" class="hint">Enter sends · Shift+Enter breaks the line</p>
         ${running
           ? html`<button type="button" class="danger" onClick=${onStop}>Stop</button>`
           : html`<button type="submit" class="primary" disabled=${disabled}>Send</button>`}

@@ -29,9 +29,9 @@ export function RelayNotice({ state, actions }) {
   if (relay.state === "none") {
     return html`
       <p class="relay-notice" role="status" id="no-model">
-        No model is configured on this server yet: start <code>cloche serve</code> with
-        <code>OPENAI_API_KEY</code> or <code>ANTHROPIC_API_KEY</code> set, or with a
-        <code>--config</code> file (see <code>docs/relay.md</code>). Until then, every tool in the
+        No model is configured on this server yet: start <code>cloche serve</code> with${" "}
+        <code>OPENAI_API_KEY</code> or <code>ANTHROPIC_API_KEY</code> set, or with a${" "}
+        <code>--config</code> file (see <code>docs/relay.md</code>). Until then, every tool in the${" "}
         Tools panel still works.
       </p>`;
   }
