@@ -42,8 +42,9 @@ class RunResult(TypedDict):
     error: str | None
 
 
-# Open world: until the sandbox closes the network in the worker, code run here can reach other
-# origins through JavaScript, so the agent asks the user before running it.
+# Open world: until the sandbox closes what the worker can reach, code run here can still call the
+# app's own origin (its model relay included) and the browser's storage through JavaScript, so
+# the agent asks the user before running it.
 @tool(title="Run Python", destructive=False, open_world=True)
 async def run(
     code: Annotated[str, Field(min_length=1)],
