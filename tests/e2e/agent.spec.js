@@ -177,3 +177,21 @@ test("a stream held by the model can be stopped, keeping what arrived", async ({
   await expect(answer).toHaveAttribute("data-streaming", "false");
   await releaseModel();
 });
+
+test("Run again repeats a call by hand, without asking again, and the card shows the new result", async ({ page }) => {
+  await openAgent(page);
+  await scriptModel([
+    { tool_calls: [{ name: "python_run", arguments: { code: "import time\ntime.time_ns()" } }] },
+    { text: "That is the time in nanoseconds." },
+  ]);
+  await sendMessage(page, "What time is it in nanoseconds?");
+  const card = toolCard(page, 0);
+  await card.getByRole("button", { name: "Allow once" }).click();
+  await expect(page.locator(".message.assistant").last()).toContainText("That is the time in nanoseconds.");
+  await openCard(card);
+  const first = await card.locator(".tool-fields dd").first().textContent();
+  await card.getByRole("button", { name: "Run again" }).click();
+  await expect(card).toHaveAttribute("data-status", "ok");
+  await expect(card.locator(".tool-fields dd").first()).not.toHaveText(first ?? "");
+  await expect(card.locator(".approval")).toHaveCount(0);
+});
