@@ -133,3 +133,18 @@ test("a stopped call whose worker does not stop gets the worker replaced, so the
       /was stopped before it started/);
   } finally { await host.close(); }
 });
+
+test("a call sent while a stopped worker is being checked waits for the check, and lands on the fresh worker", async () => {
+  const { host } = await hostWith({ a: ["py.stuck", "py.echo"] });
+  try {
+    const controller = new AbortController();
+    const stuck = host.callTool("py.stuck", {}, { signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    controller.abort();
+    // The caller does not wait for the stop to settle: the next call follows at once.
+    const next = host.callTool("py.echo", { right: "away" });
+    await assert.rejects(stuck, /was restarted/);
+    const result = await next;
+    assert.equal(result.generation, 2);
+  } finally { await host.close(); }
+});

@@ -311,11 +311,16 @@ export class AppController {
     }
   }
 
-  /** @param {string} prompt */
-  setSystemPrompt(prompt) {
+  /**
+   * Keep the prompt as it is typed (a re-render must never undo a keystroke); saved at most once a
+   * second while typing, and at once when the field is left.
+   * @param {string} prompt
+   * @param {{saveNow?: boolean}} [options]
+   */
+  setSystemPrompt(prompt, options = {}) {
     if (!this.state.current) return;
     this.state.current.systemPrompt = prompt;
-    this.#save(true);
+    this.#save(options.saveNow ?? false);
     this.changed();
   }
 

@@ -31,6 +31,7 @@ export const DEFAULT_GRACE_MS = 1_500;
  * @property {any} info
  * @property {{method: string, params: any}[]} replay  requests to repeat on a fresh worker
  * @property {Promise<void> | null} restarting
+ * @property {Promise<void> | null} settling  set while an interrupted worker is asked whether it stopped
  */
 
 export class WorkerHost {
@@ -99,33 +100,38 @@ export class WorkerHost {
    */
   async callTool(name, args, options = {}) {
     const worker = this.#route(name);
-    if (worker.restarting) await worker.restarting;
+    await this.#ready(worker);
+    if (options.signal?.aborted) throw new JsonRpcError(ErrorCode.Cancelled, `${name} was stopped before it started`);
     const deadline = options.timeoutMs ?? worker.spec.callTimeoutMs ?? this.callTimeoutMs;
     const controller = new AbortController();
     const { handle, client } = worker;
     const timeout = new JsonRpcError(ErrorCode.RequestTimeout,
       `${name} did not finish within ${deadline} ms and was cancelled`);
-    const timer = setTimeout(() => {
+    /** @type {Promise<void> | undefined} the check begun when this call was interrupted */
+    let settled;
+    /** @param {JsonRpcError} error */
+    const interrupt = (error) => {
       handle.interrupt?.();
-      controller.abort(timeout);
-    }, deadline);
+      controller.abort(error);
+      // At once, not when the rejection arrives: a call sent meanwhile must wait for the verdict.
+      settled = this.#afterInterrupt(worker, handle, client, error);
+    };
+    const timer = setTimeout(() => interrupt(timeout), deadline);
     // A caller that stops a call (the user's Stop) gets what a deadline does: interrupt, cancel,
     // and a worker that does not stop is replaced, so the next call on it works.
     const stopped = new JsonRpcError(ErrorCode.Cancelled, `${name} was stopped`);
     const onCallerAbort = () => {
       const reason = options.signal?.reason;
       if (reason instanceof Error && !(reason instanceof DOMException)) stopped.message += `: ${reason.message}`;
-      handle.interrupt?.();
-      controller.abort(stopped);
+      interrupt(stopped);
     };
-    if (options.signal?.aborted) throw new JsonRpcError(ErrorCode.Cancelled, `${name} was stopped before it started`);
     options.signal?.addEventListener("abort", onCallerAbort, { once: true });
     try {
       return await client.callTool(name, args, {
         signal: controller.signal, timeoutMs: 0, onProgress: options.onProgress,
       });
     } catch (error) {
-      if (error === timeout || error === stopped) await this.#afterInterrupt(worker, handle, client, /** @type {JsonRpcError} */ (error));
+      if (settled && (error === timeout || error === stopped)) await settled;
       throw error;
     } finally {
       clearTimeout(timer);
@@ -144,7 +150,7 @@ export class WorkerHost {
   async request(workerName, method, params, options = {}) {
     const worker = this.workers.get(workerName);
     if (!worker) throw new Error(`no worker named "${workerName}"`);
-    if (worker.restarting) await worker.restarting;
+    await this.#ready(worker);
     const result = await worker.client.request(method, params, { timeoutMs: options.timeoutMs ?? 120_000 });
     if (options.replay) worker.replay.push({ method, params });
     return result;
@@ -170,6 +176,28 @@ export class WorkerHost {
    */
   async #afterInterrupt(worker, handle, client, timeout) {
     if (worker.handle !== handle) return;  // already replaced by another call's deadline
+    if (worker.settling) return worker.settling;
+    worker.settling = this.#settle(worker, handle, client, timeout).finally(() => { worker.settling = null; });
+    return worker.settling;
+  }
+
+  /**
+   * A call sent now must not land on a worker that may be about to be replaced: wait until an
+   * interrupted worker has answered its ping (or been restarted), and for a restart to finish.
+   * @param {ManagedWorker} worker
+   */
+  async #ready(worker) {
+    if (worker.settling) await worker.settling;
+    if (worker.restarting) await worker.restarting;
+  }
+
+  /**
+   * @param {ManagedWorker} worker
+   * @param {WorkerHandle} handle
+   * @param {McpClient} client
+   * @param {JsonRpcError} timeout
+   */
+  async #settle(worker, handle, client, timeout) {
     try {
       await client.ping({ timeoutMs: this.graceMs });
       handle.clearInterrupt?.();
@@ -217,7 +245,7 @@ export class WorkerHost {
       for (const { method, params } of replay) await client.request(method, params, { timeoutMs: 120_000 });
       const tools = await client.listTools();
       /** @type {ManagedWorker} */
-      return { spec, handle, client, tools, info, replay: [...replay], restarting: null };
+      return { spec, handle, client, tools, info, replay: [...replay], restarting: null, settling: null };
     } catch (error) {
       handle.terminate();
       await client?.close().catch(() => {});

@@ -21,17 +21,15 @@ export function ConversationList({ state, actions }) {
 /**
  * @typedef {{summary: import("../conversations.js").ConversationSummary, current: boolean, running: boolean,
  *            actions: import("../app-controller.js").AppController}} ItemProps
- * @extends {Component<ItemProps, {mode: "view" | "rename" | "delete"}>}
+ * @extends {Component<ItemProps, {mode: "view" | "rename" | "delete", draft: string}>}
  */
 class ConversationItem extends Component {
-  state = /** @type {{mode: "view" | "rename" | "delete"}} */ ({ mode: "view" });
+  state = /** @type {{mode: "view" | "rename" | "delete", draft: string}} */ ({ mode: "view", draft: "" });
 
   /** @param {SubmitEvent} event */
   onRename = (event) => {
     event.preventDefault();
-    const form = /** @type {HTMLFormElement} */ (event.currentTarget);
-    const input = /** @type {HTMLInputElement} */ (form.elements.namedItem("title"));
-    this.props.actions.rename(this.props.summary.id, input.value);
+    this.props.actions.rename(this.props.summary.id, this.state.draft);
     this.setState({ mode: "view" });
   };
 
@@ -44,7 +42,8 @@ class ConversationItem extends Component {
           <form class="rename" onSubmit=${this.onRename}
             onKeyDown=${(/** @type {KeyboardEvent} */ e) => e.key === "Escape" && this.setState({ mode: "view" })}>
             <label class="visually-hidden" for=${`title-${summary.id}`}>New title</label>
-            <input id=${`title-${summary.id}`} name="title" value=${summary.title} autofocus />
+            <input id=${`title-${summary.id}`} name="title" value=${this.state.draft} autofocus
+              onInput=${(/** @type {Event} */ e) => this.setState({ draft: /** @type {HTMLInputElement} */ (e.currentTarget).value })} />
             <button type="submit" class="secondary">Save</button>
           </form>
         </li>`;
@@ -64,7 +63,7 @@ class ConversationItem extends Component {
           ${running ? html`<span class="dot" aria-label="running"></span>` : null}${summary.title}
         </button>
         <button type="button" class="icon" aria-label=${`Rename “${summary.title}”`} title="Rename"
-          onClick=${() => this.setState({ mode: "rename" })}>✎</button>
+          onClick=${() => this.setState({ mode: "rename", draft: summary.title })}>✎</button>
         <button type="button" class="icon" aria-label=${`Delete “${summary.title}”`} title="Delete"
           onClick=${() => this.setState({ mode: "delete" })}>✕</button>
       </li>`;
@@ -83,6 +82,7 @@ export function SystemPrompt({ state, actions }) {
       <label for="system-prompt" class="visually-hidden">System prompt for this conversation</label>
       <textarea id="system-prompt" rows="3" value=${prompt}
         placeholder="Instructions the model gets before this conversation, e.g. “Answer briefly.”"
-        onChange=${(/** @type {Event} */ e) => actions.setSystemPrompt(/** @type {HTMLTextAreaElement} */ (e.currentTarget).value)}></textarea>
+        onInput=${(/** @type {Event} */ e) => actions.setSystemPrompt(/** @type {HTMLTextAreaElement} */ (e.currentTarget).value)}
+        onChange=${(/** @type {Event} */ e) => actions.setSystemPrompt(/** @type {HTMLTextAreaElement} */ (e.currentTarget).value, { saveNow: true })}></textarea>
     </details>`;
 }
