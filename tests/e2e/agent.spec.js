@@ -17,7 +17,8 @@ for (const { model, kind } of [{ model: "fake-gpt", kind: "OpenAI" }, { model: "
     await scriptModel([
       { text: "Let me compute that in Python.", tool_calls: [{ name: "python_run", arguments: { code: PROGRESS_CODE } }] },
       { tool_calls: [{ name: "hash_sha256", arguments: { text: "hello" } }] },
-      { text: "6 × 7 is **42**, and SHA-256 of “hello” starts with `2cf24dba`.", chunkDelayMs: 40 },
+      // The answer's first words arrive, then it waits until the test has seen it streaming.
+      { text: "6 × 7 is **42**, and SHA-256 of “hello” starts with `2cf24dba`.", hold: true },
     ]);
     await sendMessage(page, "What is 6 × 7? Then hash the word hello.");
     await expect(page.locator(".message.user")).toHaveText(/What is 6 × 7\? Then hash the word hello\./);
@@ -49,9 +50,12 @@ for (const { model, kind } of [{ model: "fake-gpt", kind: "OpenAI" }, { model: "
 
     const answer = page.locator(".message.assistant").last();
     await expect(answer).toHaveAttribute("data-streaming", "true");
+    await expect(answer).toContainText("6 × 7");
     if (kind === "OpenAI") await page.screenshot({ path: `${SHOTS}/agent-streaming.png` });
+    await releaseModel();
     await expect(answer).toHaveAttribute("data-streaming", "false");
     await expect(answer.locator(".markdown strong")).toHaveText("42");
+    await expect(answer).toBeInViewport();  // the chat follows new content
     if (kind === "OpenAI") await page.screenshot({ path: `${SHOTS}/agent-finished.png` });
 
     // What the model was given: the tools under names it accepts, and each tool's result.

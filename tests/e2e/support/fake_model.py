@@ -57,7 +57,6 @@ def text_chunks(text: str, size: int = 6) -> list[str]:
 
 async def pause(turn: dict[str, Any], first: bool) -> None:
     if first and turn.get("hold"):
-        script.release.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(script.release.wait(), HOLD_LIMIT_S)
     delay = turn.get("chunkDelayMs", 0) / 1000
@@ -152,6 +151,9 @@ async def chat(request: Request) -> Response:
     body = await request.json()
     script.requests.append({"path": request.url.path, "body": body})
     turn = script.next_turn()
+    if turn.get("hold"):
+        # Cleared before the first chunk leaves, so a release sent once it arrived is never lost.
+        script.release.clear()
     anthropic = request.url.path.endswith("/messages")
     if not body.get("stream"):
         return JSONResponse({"error": {"message": "the fake model only streams"}}, status_code=400)

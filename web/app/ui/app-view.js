@@ -1,6 +1,6 @@
 // The page: conversations on the left, the chat in the middle, the tools and runtimes on the
 // right; on a phone the two side panels open over the chat from the header.
-import { html, Component } from "./html.js";
+import { html, Component, createRef } from "./html.js";
 import { ChatLog } from "./chat-log.js";
 import { Composer } from "./composer.js";
 import { ConversationList, SystemPrompt } from "./conversation-list.js";
@@ -46,7 +46,9 @@ export class App extends Component {
             <${SystemPrompt} state=${state} actions=${actions} />
           </div>
           ${state.problem ? html`<p class="relay-notice" role="alert">${state.problem}</p>` : null}
-          <div class="chat-scroll"><${ChatLog} state=${state} actions=${actions} /></div>
+          <${FollowScroll} conversationId=${conversation?.id}>
+            <${ChatLog} state=${state} actions=${actions} />
+          </${FollowScroll}>
           <${RelayNotice} state=${state} actions=${actions} />
           <${Composer} running=${running} disabled=${!ready || (state.runningId !== null && !running)}
             placeholder=${ready ? "Message the model…" : "No model to talk to yet"}
@@ -67,4 +69,30 @@ export class App extends Component {
 function closeOnChoice(event, app) {
   const target = /** @type {HTMLElement} */ (event.target);
   if (target.closest("button.open, button.new-chat")) app.setState({ panel: "" });
+}
+
+/**
+ * The chat's scroll area follows new content while the reader is at the bottom, and leaves them
+ * where they are when they scrolled up to read; a conversation opens at its end.
+ * @extends {Component<{conversationId?: string, children?: any}>}
+ */
+class FollowScroll extends Component {
+  box = createRef();
+  atBottom = true;
+
+  onScroll = () => {
+    const box = /** @type {HTMLElement} */ (this.box.current);
+    this.atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 48;
+  };
+
+  /** @param {{conversationId?: string}} previous */
+  componentDidUpdate(previous) {
+    const box = /** @type {HTMLElement} */ (this.box.current);
+    if (previous.conversationId !== this.props.conversationId) this.atBottom = true;
+    if (this.atBottom) box.scrollTop = box.scrollHeight;
+  }
+
+  render() {
+    return html`<div class="chat-scroll" ref=${this.box} onScroll=${this.onScroll}>${this.props.children}</div>`;
+  }
 }

@@ -45,7 +45,7 @@ export function ToolCard({ message, now, awaitingApproval, canRerun, reason, act
       ${awaitingApproval ? html`<${Approval} message=${message} reason=${reason} actions=${actions} />` : null}
       <div class="tool-body">
         <h4>Arguments</h4>
-        <pre class="tool-args">${pretty(call.args ?? {})}</pre>
+        <${Arguments} args=${call.args} />
         ${finished ? html`<${Outcome} call=${call} content=${message.content} />` : null}
         ${finished && canRerun ? html`
           <button type="button" class="secondary rerun" onClick=${() => actions.rerun(message.tool_call_id)}>
@@ -53,6 +53,24 @@ export function ToolCard({ message, now, awaitingApproval, canRerun, reason, act
           </button>` : null}
       </div>
     </details>`;
+}
+
+/**
+ * Arguments as a person reads them: each field by name, text as it is (code keeps its lines).
+ * @param {{args: any}} props
+ */
+function Arguments({ args }) {
+  if (args === null || typeof args !== "object" || Array.isArray(args)) {
+    return html`<pre class="tool-args">${typeof args === "string" ? args : pretty(args)}</pre>`;
+  }
+  const entries = Object.entries(args);
+  if (!entries.length) return html`<p class="tool-note none">No arguments</p>`;
+  return html`
+    <dl class="tool-args">
+      ${entries.map(([name, value]) => html`
+        <dt>${name}</dt>
+        <dd><pre>${typeof value === "string" ? value : pretty(value)}</pre></dd>`)}
+    </dl>`;
 }
 
 /** @param {{progress?: {progress: number, total?: number, message?: string}}} props */
