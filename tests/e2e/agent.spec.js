@@ -51,6 +51,7 @@ for (const { model, kind } of [{ model: "fake-gpt", kind: "OpenAI" }, { model: "
     const answer = page.locator(".message.assistant").last();
     await expect(answer).toHaveAttribute("data-streaming", "true");
     await expect(answer).toContainText("6 × 7");
+    await answer.scrollIntoViewIfNeeded();  // opening the cards above scrolled the chat up
     if (kind === "OpenAI") await page.screenshot({ path: `${SHOTS}/agent-streaming.png` });
     await releaseModel();
     await expect(answer).toHaveAttribute("data-streaming", "false");
