@@ -200,3 +200,29 @@ test("Run again repeats a call by hand, without asking again, and the card shows
   await expect(card.locator(".tool-fields dd").first()).not.toHaveText(first ?? "");
   await expect(card.locator(".approval")).toHaveCount(0);
 });
+
+test("Stop on code that swallows the interrupt replaces python.run's worker, and the next call works", async ({ page }) => {
+  await openAgent(page);
+  const stubborn = "while True:\n    try:\n        while True:\n            pass\n    except BaseException:\n        pass";
+  await scriptModel([
+    { tool_calls: [{ name: "python_run", arguments: { code: stubborn } }] },
+    { tool_calls: [{ name: "python_run", arguments: { code: "'fresh worker'" } }] },
+    { text: "It answered again." },
+  ]);
+  await sendMessage(page, "Run this stubborn loop.");
+  const busy = toolCard(page, 0);
+  await busy.getByRole("button", { name: "Allow for this conversation" }).click();
+  await expect(busy).toHaveAttribute("data-status", "running");
+  await page.waitForTimeout(500);
+  await page.evaluate(() => { window.workerBefore = window.cloche.host.workers.get("python-python").handle; });
+  await page.getByRole("button", { name: "Stop" }).click();
+  await expect(busy).toHaveAttribute("data-status", "stopped");
+  // The worker is replaced in the background; its tools show it, and calls wait for it.
+  await expect(page.locator("#tool-list .tool", { hasText: "python.run" })).toHaveAttribute("data-worker-state", /restarting|ready/);
+  await sendMessage(page, "Try again.");
+  const next = toolCard(page, 1);
+  await expect(next).toHaveAttribute("data-status", "ok");
+  await openCard(next);
+  await expect(next.locator(".tool-fields")).toContainText("'fresh worker'");
+  expect(await page.evaluate(() => window.cloche.host.workers.get("python-python").handle !== window.workerBefore)).toBe(true);
+});
