@@ -6,7 +6,9 @@ module-worker spawner, the real Python worker). Every row is measured in this on
 - cold start to Python ready, and to the first tool result (fresh browser context: empty cache);
 - the warm round trip of a trivial Python tool call and of a trivial WASM tool call (p50, p99
   over --calls calls each) beside a bare MessagePort echo to a worker, and their ratios;
-- the time from a worker being killed (deadline overrun) to the next successful call.
+- the time from a worker being killed (deadline overrun) to the next successful call;
+- the agent page (fresh browser context): from navigation to every tool listed, and to Python
+  ready on the page.
 
 Run: .venv/bin/python scripts/bench_browser.py [--calls 1000] [--cold-runs 5]
 """
@@ -80,11 +82,17 @@ async ({ calls, tool, args }) => {
 }
 """
 
+# The page's CSP allows workers from its own origin only (no blob: workers), so the echo worker
+# is served at a same-origin URL by the test browser itself.
+ECHO_WORKER_PATH = "/__bench__/echo-worker.js"
+ECHO_WORKER = (
+    "onmessage = (e) => { const port = e.ports[0];"
+    " port.onmessage = (m) => port.postMessage(m.data); };"
+)
+
 ECHO = """
-async ({ calls }) => {
-  const source = "onmessage = (e) => { const port = e.ports[0];" +
-    " port.onmessage = (m) => port.postMessage(m.data); };";
-  const worker = new Worker(URL.createObjectURL(new Blob([source], { type: "text/javascript" })));
+async ({ calls, url }) => {
+  const worker = new Worker(url);
   const { port1, port2 } = new MessageChannel();
   worker.postMessage(null, [port2]);
   const message = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call",
@@ -150,8 +158,29 @@ def percentile(values: list[float], q: float) -> float:
 
 def open_page(browser: Any, url: str) -> Page:
     page: Page = browser.new_context().new_page()
+    page.route(
+        "**" + ECHO_WORKER_PATH,
+        lambda route: route.fulfill(
+            body=ECHO_WORKER,
+            content_type="text/javascript",
+            # A cross-origin isolated page starts only workers that are isolated too.
+            headers={"cross-origin-embedder-policy": "require-corp"},
+        ),
+    )
     page.goto(url + "healthz")
     return page
+
+
+def agent_page_times(browser: Any, url: str) -> dict[str, float]:
+    """Milliseconds from navigation to the tools listed and to Python ready, in a fresh context."""
+    page: Page = browser.new_context().new_page()
+    page.goto(url)
+    page.wait_for_selector("#tool-list .tool")
+    listed = float(page.evaluate("performance.now()"))
+    page.wait_for_selector('#python-status[data-state="ready"]', timeout=60_000)
+    ready = float(page.evaluate("performance.now()"))
+    page.context.close()
+    return {"listed": listed, "ready": ready}
 
 
 def main() -> int:
@@ -178,8 +207,9 @@ def main() -> int:
         wasm = page.evaluate(
             ROUND_TRIPS, {"calls": args.calls, "tool": "codec.hex_encode", "args": {"text": "a"}}
         )
-        echo = page.evaluate(ECHO, {"calls": args.calls})
+        echo = page.evaluate(ECHO, {"calls": args.calls, "url": ECHO_WORKER_PATH})
         restarts = [page.evaluate(RESTART) for _ in range(3)]
+        pages = [agent_page_times(browser, url) for _ in range(args.cold_runs)]
         browser.close()
 
     ready = statistics.median(r["ready"] for r in cold)
@@ -215,6 +245,18 @@ def main() -> int:
             f"{statistics.median(restarts):.0f} ms",
             "",
             f"median of {len(restarts)}",
+        ),
+        (
+            "agent page: navigation to tools listed",
+            f"{statistics.median(p['listed'] for p in pages):.0f} ms",
+            "",
+            f"median of {len(pages)}, from registry.json",
+        ),
+        (
+            "agent page: navigation to Python ready",
+            f"{statistics.median(p['ready'] for p in pages):.0f} ms",
+            "",
+            f"median of {len(pages)}, both Python workers",
         ),
     ]
     print(
