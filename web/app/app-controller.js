@@ -4,6 +4,7 @@
 import { runAgent, rerunToolCall } from "./agent-loop.js";
 import { listModels, streamChat, RelayError } from "./relay-client.js";
 import { newConversation } from "./conversations.js";
+import { toJSON, fromJSON, toMarkdown, exportFileName } from "./conversation-export.js";
 import { pythonWorkerSpecs, wasmWorkerSpecs } from "./tool-workers.js";
 
 export const TOKEN_KEY = "cloche.relayToken";
@@ -22,6 +23,7 @@ const BOOT_PHASES = ["download", "boot", "packages"];
  * @typedef {{state: "loading" | "ready" | "none" | "token" | "error", models: string[], message: string}} RelayState
  * @typedef {{name: string, title?: string, description?: string, inputSchema: any,
  *            annotations?: any, worker: string}} ListedTool
+ * @typedef {{tool: string, message: any | null, running: boolean}} ToolRun
  * @typedef {object} AppState
  * @property {Registry | null} registry
  * @property {ListedTool[]} tools           every tool: registry.json's at once, then what workers offer
@@ -33,6 +35,7 @@ const BOOT_PHASES = ["download", "boot", "packages"];
  * @property {string | null} runningId       the conversation whose agent is running
  * @property {string} problem                what went wrong outside any conversation
  * @property {number} now                    ticks while a tool runs, for elapsed times
+ * @property {ToolRun | null} runner          the tool open in the palette, and its last run by hand
  */
 
 export class AppController {
@@ -52,6 +55,7 @@ export class AppController {
     this.state = {
       registry: null, tools: [], workers: {}, relay: { state: "loading", models: [], message: "" },
       model: "", conversations: [], current: null, runningId: null, problem: "", now: Date.now(),
+      runner: null,
     };
     /** @type {Set<() => void>} */
     this.listeners = new Set();
@@ -67,6 +71,10 @@ export class AppController {
     this.runningConversation = null;
     /** @type {ReturnType<typeof setInterval> | undefined} */
     this.ticker = undefined;
+    this.ticking = 0;
+    /** @type {AbortController | null} */
+    this.runnerAbort = null;
+    this.manualRuns = 0;
     this.lastSave = 0;
     this.host.onToolsChanged = () => this.#refreshTools();
     this.host.onWorkerEvent = (event) => {
@@ -312,6 +320,38 @@ export class AppController {
   }
 
   /**
+   * The current conversation as a file: JSON (re-importable) or Markdown.
+   * @param {"json" | "markdown"} kind
+   * @returns {{name: string, type: string, text: string} | null}
+   */
+  exportConversation(kind) {
+    const conversation = this.state.current;
+    if (!conversation) return null;
+    return kind === "json"
+      ? { name: exportFileName(conversation, "json"), type: "application/json", text: toJSON(conversation) }
+      : { name: exportFileName(conversation, "md"), type: "text/markdown", text: toMarkdown(conversation) };
+  }
+
+  /**
+   * Import an exported conversation as a new one and open it; a bad file is named in the page.
+   * @param {string} fileName
+   * @param {string} text
+   */
+  async importConversation(fileName, text) {
+    let conversation;
+    try {
+      conversation = fromJSON(text);
+    } catch (error) {
+      this.#set({ problem: `${fileName} could not be imported: ${errorText(error)}` });
+      return;
+    }
+    this.#set({ problem: "" });
+    await this.#save(true, conversation);
+    await this.#refreshList();
+    this.#open(conversation);
+  }
+
+  /**
    * Keep the prompt as it is typed (a re-render must never undo a keystroke); saved at most once a
    * second while typing, and at once when the field is left.
    * @param {string} prompt
@@ -370,7 +410,7 @@ export class AppController {
     this.abort = abort;
     this.runningConversation = conversation;
     this.#set({ runningId: conversation.id });
-    this.ticker = setInterval(() => this.#set({ now: Date.now() }), TICK_MS);
+    this.#startTicking();
     await this.#save(true, conversation);
     await this.#refreshList();
     try {
@@ -379,7 +419,7 @@ export class AppController {
       // The loop reports its own failures in the conversation; this is a defect's last resort.
       conversation.messages.push({ role: "notice", kind: "error", text: `Something went wrong: ${errorText(error)}` });
     } finally {
-      clearInterval(this.ticker);
+      this.#stopTicking();
       this.abort = null;
       this.runningConversation = null;
       this.approvals.clear();
@@ -387,6 +427,65 @@ export class AppController {
       await this.#save(true, conversation);
       await this.#refreshList();
     }
+  }
+
+  /** Elapsed times tick while anything runs. */
+  #startTicking() {
+    if (this.ticking++ === 0) this.ticker = setInterval(() => this.#set({ now: Date.now() }), TICK_MS);
+  }
+
+  #stopTicking() {
+    if (--this.ticking === 0) clearInterval(this.ticker);
+  }
+
+  // --- the palette: any tool by hand ------------------------------------------------------------
+
+  /** @param {string} name */
+  openTool(name) {
+    if (this.state.runner?.running) return;
+    this.#set({ runner: { tool: name, message: null, running: false } });
+  }
+
+  closeTool() {
+    this.stopTool();
+    this.#set({ runner: null });
+  }
+
+  /**
+   * Run the open tool with these arguments, by the user's hand: no approval prompt, and the
+   * outcome is shown like a chat card (progress, elapsed time, result or error).
+   * @param {object} args
+   */
+  async runTool(args) {
+    const runner = this.state.runner;
+    if (!runner || runner.running) return;
+    /** @type {import("./agent-loop.js").ToolMessage} */
+    const message = {
+      role: "tool", tool_call_id: `by-hand-${++this.manualRuns}`, content: "",
+      cloche: { tool: runner.tool, args, status: "pending", startedAt: Date.now(), elapsedMs: 0 },
+    };
+    const abort = new AbortController();
+    this.runnerAbort = abort;
+    this.#set({ runner: { ...runner, message, running: true } });
+    this.#startTicking();
+    try {
+      // The agent loop's own way of running one call, on a conversation of that one call.
+      await rerunToolCall({
+        conversation: { systemPrompt: "", messages: [message], allowedTools: [] }, message,
+        tools: this.state.tools, signal: abort.signal,
+        callTool: (name, callArgs, options) => this.callTool(name, callArgs, options),
+        onChange: () => this.changed(),
+      });
+    } finally {
+      this.#stopTicking();
+      this.runnerAbort = null;
+      if (this.state.runner?.message === message) this.#set({ runner: { ...this.state.runner, running: false } });
+    }
+  }
+
+  /** Stop the palette's running call, as a deadline would. */
+  stopTool() {
+    this.runnerAbort?.abort(new Error("stopped by the user"));
   }
 
   /** @param {Conversation} conversation */

@@ -6,6 +6,8 @@ import { Composer } from "./composer.js";
 import { ConversationList, SystemPrompt } from "./conversation-list.js";
 import { ModelPicker, RelayNotice } from "./relay-bar.js";
 import { RuntimePanel } from "./runtime-panel.js";
+import { ToolRunner } from "./tool-runner.js";
+import { ExportButtons } from "./file-actions.js";
 import { titleOf } from "../conversations.js";
 
 /**
@@ -42,7 +44,10 @@ export class App extends Component {
         </aside>
         <main class="chat">
           <div class="chat-head">
-            <h2 class="conversation-title">${conversation ? titleOf(conversation) : ""}</h2>
+            <div class="chat-title-row">
+              <h2 class="conversation-title">${conversation ? titleOf(conversation) : ""}</h2>
+              <${ExportButtons} actions=${actions} disabled=${!conversation?.messages.length} />
+            </div>
             <${SystemPrompt} state=${state} actions=${actions} />
           </div>
           ${state.problem ? html`<p class="relay-notice" role="alert">${state.problem}</p>` : null}
@@ -57,6 +62,7 @@ export class App extends Component {
         <aside id="tools-panel" class="side right">
           <${RuntimePanel} state=${state} actions=${actions} />
         </aside>
+        ${state.runner ? html`<${ToolRunner} key=${state.runner.tool} state=${state} actions=${actions} />` : null}
       </div>`;
   }
 }

@@ -1,6 +1,7 @@
 // The conversations kept in this browser: new, switch, rename, delete; and the current one's
 // system prompt.
 import { html, Component } from "./html.js";
+import { ImportButton } from "./file-actions.js";
 
 /**
  * @param {{state: import("../app-controller.js").AppState,
@@ -15,6 +16,7 @@ export function ConversationList({ state, actions }) {
         ${state.conversations.map((c) => html`<${ConversationItem} key=${c.id} summary=${c}
           current=${c.id === currentId} running=${c.id === state.runningId} actions=${actions} />`)}
       </ul>
+      <${ImportButton} actions=${actions} />
     </nav>`;
 }
 

@@ -1,6 +1,6 @@
 // The runtimes and their tools: Python's boot phases with progress (or what failed, with Retry),
 // and every tool, listed from registry.json before any worker answers.
-import { html } from "./html.js";
+import { html, Component } from "./html.js";
 
 const PHASES = ["download", "boot", "packages"];
 const PHASE_NAMES = { download: "Download", boot: "Boot", packages: "Packages" };
@@ -50,36 +50,69 @@ export function RuntimePanel({ state, actions }) {
         ${python.state === "failed"
           ? html`<button type="button" class="primary" onClick=${() => actions.retryWorkers()}>Retry</button>` : null}
       </div>
-      <${ToolList} state=${state} />
+      <${ToolList} state=${state} actions=${actions} />
     </section>`;
 }
 
-/** @param {{state: import("../app-controller.js").AppState}} props */
-function ToolList({ state }) {
-  /** @type {Map<string, import("../app-controller.js").ListedTool[]>} */
-  const groups = new Map();
-  for (const tool of state.tools) {
-    const namespace = tool.name.split(".")[0];
-    groups.set(namespace, [...groups.get(namespace) ?? [], tool]);
+/**
+ * The palette: every tool, grouped by runtime and package, searchable; a tool opens its runner.
+ * @typedef {{state: import("../app-controller.js").AppState,
+ *            actions: import("../app-controller.js").AppController}} ToolListProps
+ * @extends {Component<ToolListProps, {query: string}>}
+ */
+class ToolList extends Component {
+  state = { query: "" };
+
+  render() {
+    const { state, actions } = this.props;
+    const words = this.state.query.toLowerCase().split(/\s+/).filter(Boolean);
+    const matches = state.tools.filter((tool) => {
+      const haystack = `${tool.name} ${tool.title ?? ""} ${tool.description ?? ""}`.toLowerCase();
+      return words.every((word) => haystack.includes(word));
+    });
+    /** @type {Map<string, Map<string, import("../app-controller.js").ListedTool[]>>} runtime -> package -> tools */
+    const runtimes = new Map([["Python", new Map()], ["WebAssembly", new Map()]]);
+    for (const tool of matches) {
+      const runtime = state.workers[tool.worker]?.kind === "wasm" ? "WebAssembly" : "Python";
+      const packages = /** @type {Map<string, any[]>} */ (runtimes.get(runtime));
+      const namespace = tool.name.split(".")[0];
+      packages.set(namespace, [...packages.get(namespace) ?? [], tool]);
+    }
+    return html`
+      <div class="palette">
+        <label class="visually-hidden" for="tool-search">Search tools</label>
+        <input id="tool-search" type="search" placeholder="Search ${state.tools.length} tools…"
+          value=${this.state.query}
+          onInput=${(/** @type {Event} */ e) => this.setState({ query: /** @type {HTMLInputElement} */ (e.currentTarget).value })} />
+        ${matches.length ? null : html`<p class="tool-note none">No tool matches “${this.state.query}”.</p>`}
+        <ul id="tool-list" class="tool-list">
+          ${[...runtimes].filter(([, packages]) => packages.size).map(([runtime, packages]) => html`
+            <li class="runtime-group" key=${runtime}>
+              <h3 class="runtime-name">${runtime}</h3>
+              <ul>
+                ${[...packages].map(([namespace, tools]) => html`
+                  <li class="tool-group" key=${namespace}>
+                    <h4>${namespace}</h4>
+                    <ul>
+                      ${tools.map((tool) => {
+                        const worker = state.workers[tool.worker]?.state ?? "ready";
+                        return html`
+                          <li class="tool" data-worker-state=${worker}>
+                            <button type="button" class="tool-open" title=${tool.description ?? ""}
+                              onClick=${() => actions.openTool(tool.name)}>
+                              <span class="worker-dot" aria-label=${workerLabel(worker)}></span>
+                              <code>${tool.name}</code>
+                              <span class="tool-title">${tool.title ?? ""}</span>
+                            </button>
+                          </li>`;
+                      })}
+                    </ul>
+                  </li>`)}
+              </ul>
+            </li>`)}
+        </ul>
+      </div>`;
   }
-  return html`
-    <ul id="tool-list" class="tool-list">
-      ${[...groups].map(([namespace, tools]) => html`
-        <li class="tool-group" key=${namespace}>
-          <h3>${namespace}</h3>
-          <ul>
-            ${tools.map((tool) => {
-              const worker = state.workers[tool.worker]?.state ?? "ready";
-              return html`
-                <li class="tool" data-worker-state=${worker} title=${tool.description ?? ""}>
-                  <span class="worker-dot" aria-label=${workerLabel(worker)}></span>
-                  <code>${tool.name}</code>
-                  <span class="tool-title">${tool.title ?? ""}</span>
-                </li>`;
-            })}
-          </ul>
-        </li>`)}
-    </ul>`;
 }
 
 /** @param {string} state */

@@ -19,14 +19,14 @@ export function duration(ms) {
 const pretty = (value) => JSON.stringify(value, null, 2);
 
 /**
- * @param {{message: any, now: number, awaitingApproval: boolean, canRerun: boolean,
+ * @param {{message: any, now: number, awaitingApproval: boolean, canRerun: boolean, forceOpen?: boolean,
  *          reason: string, actions: import("../app-controller.js").AppController}} props
  */
-export function ToolCard({ message, now, awaitingApproval, canRerun, reason, actions }) {
+export function ToolCard({ message, now, awaitingApproval, canRerun, forceOpen, reason, actions }) {
   const call = message.cloche ?? {};
   const status = call.status ?? "pending";
   const finished = FINISHED.has(status);
-  const open = chosenOpen.get(message.tool_call_id) ?? !finished;
+  const open = forceOpen || (chosenOpen.get(message.tool_call_id) ?? !finished);
   const elapsed = finished ? call.elapsedMs ?? 0 : call.startedAt ? now - call.startedAt : 0;
   const onToggle = (/** @type {Event} */ event) => {
     const element = /** @type {HTMLDetailsElement} */ (event.currentTarget);
