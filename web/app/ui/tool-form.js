@@ -35,12 +35,22 @@ function withValue(values, path, value) {
   return container;
 }
 
+/**
+ * The starting value of an item the user adds to an array: an enum starts at its first option.
+ * @param {Field} item
+ */
+function newItem(item) {
+  const value = initialValues([{ ...item, name: "item", required: true }]).item;
+  return value === undefined && item.kind === "enum" ? item.options[0]?.value : value;
+}
+
 /** @extends {Component<ToolFormProps, ToolFormState>} */
 export class ToolForm extends Component {
   /** @param {ToolFormProps} props */
   constructor(props) {
     super(props);
     this.root = formFields(props.tool.inputSchema ?? { type: "object" });
+    /** @type {ToolFormState} */
     this.state = { values: initialValues(this.root), errors: {} };
   }
 
@@ -60,7 +70,7 @@ export class ToolForm extends Component {
     event.preventDefault();
     if (this.props.running) return;
     const { arguments: args, errors } = toArguments(this.root, this.state.values);
-    this.setState({ errors });
+    this.setState({ errors: /** @type {Record<string, string>} */ (errors) });
     const invalid = Object.keys(errors);
     if (invalid.length) {
       const form = /** @type {HTMLFormElement} */ (event.currentTarget);
@@ -136,7 +146,7 @@ function FieldControl({ field, path, values, errors, set, label }) {
             </li>`)}
         </ol>
         <button type="button" class="secondary add"
-          onClick=${() => set(path, [...items, initialValues(/** @type {any} */ ({ kind: "object", fields: [{ ...field.item, name: "item" }] })).item])}>
+          onClick=${() => set(path, [...items, newItem(field.item)])}>
           Add ${title.toLowerCase()}
         </button>
         ${message}
