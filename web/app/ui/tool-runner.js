@@ -32,10 +32,11 @@ export class ToolRunner extends Component {
           </div>
           <button type="button" class="icon" aria-label="Close" onClick=${() => actions.closeTool()}>✕</button>
         </header>
-        ${tool?.description ? html`<p class="tool-description">${tool.description}</p>` : null}
+        ${tool?.description ? html`<p class="tool-description">${unwrap(tool.description)}</p>` : null}
         ${worker && worker.state !== "ready"
-          ? html`<p class="tool-note">Its runtime is ${worker.state === "failed" ? "unavailable" : "starting"}:
-              ${worker.state === "failed" ? worker.message : "the run waits for it."}</p>` : null}
+          ? html`<p class="tool-note">${worker.state === "failed"
+              ? `Its runtime is unavailable: ${worker.message}` : "Its runtime is starting: a run waits for it."}</p>`
+          : null}
         ${tool ? html`<${ToolForm} key=${tool.name} tool=${tool} running=${runner.running}
           onRun=${(/** @type {object} */ args) => actions.runTool(args)} onStop=${() => actions.stopTool()} />`
           : html`<p class="tool-note">No tool named ${runner.tool} is offered any more.</p>`}
@@ -45,4 +46,13 @@ export class ToolRunner extends Component {
         </div>` : null}
       </dialog>`;
   }
+}
+
+/**
+ * Docstrings wrap their lines by hand: join a paragraph's lines, keep the blank lines between
+ * paragraphs.
+ * @param {string} text
+ */
+function unwrap(text) {
+  return text.replace(/([^\n])\n(?=[^\n])/g, "$1 ");
 }
