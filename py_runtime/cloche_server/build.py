@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ._files import COMPRESSIBLE, copy_if_changed, precompress, remove_unlisted, write_if_changed
 from .pyodide_lock_file import check_lock, write_lock
-from .registry import REGISTRY_NAME, RegistryError, registry_json
+from .registry import REGISTRY_NAME, RegistryError, registry_json, with_boot_flags
 from .vendored_npm import VendoredFileMissing, copy_vendored
 
 PYODIDE_CORE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip")
@@ -83,6 +83,15 @@ class Project:
     def pins(self, name: str) -> list[str]:
         lines = (self.root / "requirements" / name).read_text().splitlines()
         return [line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()]
+
+    def on_demand_packages(self) -> list[str]:
+        """Packages the dist offers but the page does not load at boot: `[tool.cloche.dist]
+        on-demand` in pyproject.toml. The runtime panel installs them when a user asks."""
+        config = tomllib.loads((self.root / "pyproject.toml").read_text())
+        names = config.get("tool", {}).get("cloche", {}).get("dist", {}).get("on-demand", [])
+        if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+            raise BuildError("pyproject.toml: [tool.cloche.dist] on-demand must be a list of names")
+        return names
 
     def pyodide_version(self) -> str:
         package = self.pyodide_npm / "package.json"
@@ -242,7 +251,8 @@ def build_dist(project: Project, dist: Path, wheels: list[Path], report: BuildRe
     try:
         copy_vendored(project.root, out)
         wasm_packages = copy_wasm(project.root, out)
-        out.write(REGISTRY_NAME, with_wasm_packages(registry_json(wheels), wasm_packages))
+        document = with_wasm_packages(registry_json(wheels), wasm_packages)
+        out.write(REGISTRY_NAME, with_boot_flags(document, project.on_demand_packages()))
     except (RegistryError, VendoredFileMissing, WasmDistError) as error:
         raise BuildError(str(error)) from None
     from cloche import __version__

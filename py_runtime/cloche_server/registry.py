@@ -98,3 +98,19 @@ def registry(wheels: list[Path]) -> dict[str, Any]:
 
 def registry_json(wheels: list[Path]) -> bytes:
     return (json.dumps(registry(wheels), indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def with_boot_flags(registry: bytes, on_demand: list[str]) -> bytes:
+    """Mark every package of either runtime `"boot": true`, but those in `on_demand`: the page
+    offers them in its runtime panel and installs them when asked. A name no package has fails."""
+    document = json.loads(registry)
+    packages = [*document["packages"], *document.get("wasmPackages", [])]
+    unknown = sorted(set(on_demand) - {p["name"] for p in packages})
+    if unknown:
+        raise RegistryError(
+            f"[tool.cloche.dist] on-demand names {', '.join(unknown)}, which the dist does not "
+            f"have; its packages are: {', '.join(sorted(p['name'] for p in packages))}"
+        )
+    for package in packages:
+        package["boot"] = package["name"] not in on_demand
+    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()

@@ -8,7 +8,7 @@ from _tool_support import make_wheel
 
 from cloche_server._files import sha256_file
 from cloche_server.build import Project, find_project_root
-from cloche_server.registry import RegistryError, registry
+from cloche_server.registry import RegistryError, registry, with_boot_flags
 
 DIST = Project(find_project_root(Path(__file__).parent)).default_dist
 
@@ -91,3 +91,16 @@ def test_the_built_dist_registry_lists_the_first_party_tools() -> None:
         assert sha256_file(DIST / package["wheel"]) == package["sha256"]
         assert lock[package["name"]]["file_name"] == package["wheel"]
         assert lock[package["name"]]["depends"] == ["cloche"]
+
+
+def test_boot_flags_mark_on_demand_packages_of_either_runtime() -> None:
+    document = {"packages": [{"name": "a"}, {"name": "b"}], "wasmPackages": [{"name": "w"}]}
+    marked = json.loads(with_boot_flags(json.dumps(document).encode(), ["b", "w"]))
+    assert [p["boot"] for p in marked["packages"]] == [True, False]
+    assert marked["wasmPackages"][0]["boot"] is False
+
+
+def test_an_on_demand_name_the_dist_lacks_fails_and_lists_what_it_has() -> None:
+    document = json.dumps({"packages": [{"name": "a"}]}).encode()
+    with pytest.raises(RegistryError, match=r"on-demand names nope, .*packages are: a"):
+        with_boot_flags(document, ["nope"])

@@ -5,6 +5,8 @@
 import { toolNameMap } from "./tool-names.js";
 import { needsApproval, approvalReason } from "./approval-policy.js";
 import { resultForModel } from "./tool-result-text.js";
+import { errorText } from "./error-text.js";
+import { untilAborted } from "./until-aborted.js";
 
 export const DEFAULT_MAX_STEPS = 10;
 
@@ -481,30 +483,4 @@ function describeFailure(error) {
   // RelayError's toString says what failed ("The model relay answered 502 (...): ...").
   if (error instanceof Error && error.name === "RelayError") return String(error);
   return `The model request failed: ${errorText(error)}`;
-}
-
-/** @param {unknown} error */
-function errorText(error) {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/**
- * The promise, or a rejection with the signal's reason as soon as it aborts.
- * @template T
- * @param {Promise<T>} promise
- * @param {AbortSignal | undefined} signal
- * @returns {Promise<T>}
- */
-function untilAborted(promise, signal) {
-  if (!signal) return promise;
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason ?? new Error("aborted"));
-    if (signal.aborted) {
-      promise.catch(() => {});
-      onAbort();
-      return;
-    }
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }

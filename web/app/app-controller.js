@@ -5,29 +5,28 @@ import { runAgent, rerunToolCall } from "./agent-loop.js";
 import { listModels, streamChat, RelayError } from "./relay-client.js";
 import { newConversation } from "./conversations.js";
 import { toJSON, fromJSON, toMarkdown, exportFileName } from "./conversation-export.js";
-import { pythonWorkerSpecs, wasmWorkerSpecs } from "./tool-workers.js";
+import { Runtimes } from "./runtime-manager.js";
+import { errorText } from "./error-text.js";
 
 export const TOKEN_KEY = "cloche.relayToken";
 export const MODEL_KEY = "cloche.model";
 const SAVE_EVERY_MS = 1_000;
 const TICK_MS = 200;
-const BOOT_PHASES = ["download", "boot", "packages"];
 
 /**
  * @typedef {import("./tool-workers.js").Registry} Registry
  * @typedef {import("./conversations.js").Conversation} Conversation
  * @typedef {import("./conversations.js").ConversationSummary} ConversationSummary
- * @typedef {import("./worker-host.js").WorkerSpec} WorkerSpec
- * @typedef {{state: "starting" | "ready" | "failed" | "restarting", kind: "python" | "wasm",
- *            phase?: string, fraction?: number, detail?: string, message?: string, info?: any}} WorkerState
+ * @typedef {import("./runtime-manager.js").WorkerState} WorkerState
+ * @typedef {import("./runtime-manager.js").ListedTool} ListedTool
+ * @typedef {import("./runtime-manager.js").PackageState} PackageState
  * @typedef {{state: "loading" | "ready" | "none" | "token" | "error", models: string[], message: string}} RelayState
- * @typedef {{name: string, title?: string, description?: string, inputSchema: any,
- *            annotations?: any, worker: string}} ListedTool
  * @typedef {{tool: string, message: any | null, running: boolean}} ToolRun
  * @typedef {object} AppState
  * @property {Registry | null} registry
  * @property {ListedTool[]} tools           every tool: registry.json's at once, then what workers offer
  * @property {Record<string, WorkerState>} workers
+ * @property {PackageState[]} packages      what the dist offers, loaded or not (the runtime panel)
  * @property {RelayState} relay
  * @property {string} model
  * @property {ConversationSummary[]} conversations
@@ -53,16 +52,18 @@ export class AppController {
     this.fetch = parts.fetch ?? globalThis.fetch.bind(globalThis);
     /** @type {AppState} */
     this.state = {
-      registry: null, tools: [], workers: {}, relay: { state: "loading", models: [], message: "" },
+      registry: null, tools: [], workers: {}, packages: [], relay: { state: "loading", models: [], message: "" },
       model: "", conversations: [], current: null, runningId: null, problem: "", now: Date.now(),
       runner: null,
     };
     /** @type {Set<() => void>} */
     this.listeners = new Set();
-    /** @type {WorkerSpec[]} */
-    this.specs = [];
-    /** @type {Map<string, Promise<unknown>>} worker name -> its start */
-    this.starting = new Map();
+    this.runtimes = new Runtimes({
+      host: parts.host, baseURL: parts.baseURL, storage: parts.preferences,
+      onChange: () => this.#set({
+        tools: this.runtimes.tools, workers: this.runtimes.workers, packages: this.runtimes.packages,
+      }),
+    });
     /** @type {Map<string, (decision: "once" | "conversation" | "deny") => void>} */
     this.approvals = new Map();
     /** @type {AbortController | null} */
@@ -76,11 +77,6 @@ export class AppController {
     this.runnerAbort = null;
     this.manualRuns = 0;
     this.lastSave = 0;
-    this.host.onToolsChanged = () => this.#refreshTools();
-    this.host.onWorkerEvent = (event) => {
-      if (event.type === "restarting") this.#setWorker(event.worker, { state: "restarting", message: event.reason });
-      if (event.type === "restarted") this.#setWorker(event.worker, { state: "ready", message: "" });
-    };
   }
 
   /** @param {() => void} listener */
@@ -105,16 +101,14 @@ export class AppController {
    * @param {Registry} registry
    */
   async start(registry) {
-    this.specs = [...wasmWorkerSpecs(registry, this.baseURL), ...pythonWorkerSpecs(registry, this.baseURL)];
     this.#set({ registry });
-    for (const spec of this.specs) this.#startWorker(spec);
-    this.#refreshTools();
+    this.runtimes.start(registry);
     await Promise.all([this.#openLatest(), this.loadModels()]);
   }
 
-  /** @param {string} name */
+  /** @param {string} name  a tool's qualified name */
   workerOf(name) {
-    return this.state.tools.find((tool) => tool.name === name)?.worker;
+    return this.runtimes.workerOf(name);
   }
 
   /**
@@ -123,62 +117,28 @@ export class AppController {
    * @param {import("./worker-spawn.js").BootProgress} progress
    */
   onBootProgress(worker, progress) {
-    const current = this.state.workers[worker];
-    if (!current || current.state !== "starting") return;
-    const index = Math.max(0, BOOT_PHASES.indexOf(progress.phase));
-    const within = progress.phase === "download" && progress.total ? (progress.done || 0) / progress.total : 0;
-    this.#setWorker(worker, {
-      phase: progress.phase, fraction: (index + within) / BOOT_PHASES.length, detail: bootDetail(progress),
-    });
-  }
-
-  /** @param {WorkerSpec} spec */
-  #startWorker(spec) {
-    const kind = spec.name === "wasm" ? "wasm" : "python";
-    this.state.workers[spec.name] = { state: "starting", kind, phase: "download", fraction: 0, detail: "" };
-    const started = this.host.addWorker(spec).then(
-      (info) => this.#setWorker(spec.name, { state: "ready", fraction: 1, detail: "", message: "", info }),
-      (error) => {
-        this.#setWorker(spec.name, { state: "failed", message: errorText(error), phase: error?.phase ?? "boot" });
-        throw error;
-      });
-    started.catch(() => {});
-    this.starting.set(spec.name, started);
-    this.changed();
+    this.runtimes.onBootProgress(worker, progress);
   }
 
   /** Start again the workers that failed to boot. */
   retryWorkers() {
-    for (const spec of this.specs) {
-      if (this.state.workers[spec.name]?.state === "failed") this.#startWorker(spec);
-    }
+    this.runtimes.retry();
   }
 
   /**
+   * Install a package the dist offers but did not load (the runtime panel's Install).
    * @param {string} name
-   * @param {Partial<WorkerState>} patch
    */
-  #setWorker(name, patch) {
-    const current = this.state.workers[name];
-    if (!current) return;
-    this.state.workers = { ...this.state.workers, [name]: { ...current, ...patch } };
-    this.changed();
+  async installPackage(name) {
+    await this.runtimes.install(name).catch(() => {});  // the failure is shown on its row
   }
 
-  #refreshTools() {
-    /** @type {Map<string, ListedTool>} */
-    const tools = new Map();
-    const registry = this.state.registry;
-    if (registry) {
-      for (const spec of this.specs) {
-        const packages = spec.name === "wasm"
-          ? registry.wasmPackages ?? []
-          : registry.packages.filter((p) => (spec.options?.packages ?? []).includes(p.name));
-        for (const p of packages) for (const tool of p.tools) tools.set(tool.name, { ...tool, worker: spec.name });
-      }
-    }
-    for (const tool of this.host.tools) tools.set(tool.name, tool);
-    this.#set({ tools: [...tools.values()] });
+  /**
+   * Remove a loaded package (the runtime panel's Remove).
+   * @param {string} name
+   */
+  async removePackage(name) {
+    await this.runtimes.remove(name).catch(() => {});
   }
 
   /**
@@ -187,17 +147,8 @@ export class AppController {
    * @param {object} args
    * @param {{onProgress?: (p: any) => void, signal?: AbortSignal}} [options]
    */
-  async callTool(name, args, options = {}) {
-    const worker = this.workerOf(name);
-    const starting = worker ? this.starting.get(worker) : undefined;
-    if (starting && this.state.workers[worker ?? ""]?.state === "starting") {
-      await abortable(starting.catch(() => {}), options.signal);
-    }
-    if (worker && this.state.workers[worker]?.state === "failed") {
-      throw new Error(`${name} is not available: its worker failed to start (${this.state.workers[worker].message}). ` +
-        "Use Retry in the Tools panel.");
-    }
-    return this.host.callTool(name, args, options);
+  callTool(name, args, options = {}) {
+    return this.runtimes.callTool(name, args, options);
   }
 
   // --- the relay -------------------------------------------------------------------------------
@@ -520,38 +471,4 @@ export class AppController {
     this.approvals.delete(callId);
     resolve?.(decision);
   }
-}
-
-/** @param {import("./worker-spawn.js").BootProgress} progress */
-function bootDetail(progress) {
-  if (progress.phase === "download" && progress.total) {
-    return `Downloading Python: ${megabytes(progress.done || 0)} of ${megabytes(progress.total)}`;
-  }
-  if (progress.phase === "download") return "Downloading Python…";
-  if (progress.phase === "boot") return "Starting the Python interpreter…";
-  return progress.detail ? `Loading packages: ${progress.detail}` : "Loading packages…";
-}
-
-/** @param {number} bytes */
-const megabytes = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
-
-/** @param {unknown} error */
-export function errorText(error) {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/**
- * @template T
- * @param {Promise<T>} promise
- * @param {AbortSignal | undefined} signal
- * @returns {Promise<T>}
- */
-function abortable(promise, signal) {
-  if (!signal) return promise;
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason ?? new Error("stopped"));
-    if (signal.aborted) onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }

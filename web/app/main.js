@@ -4,7 +4,8 @@ import { WorkerHost } from "./worker-host.js";
 import { moduleWorkerSpawner, DEFAULT_BOOT_TIMEOUT_MS } from "./worker-spawn.js";
 import { loadRegistry } from "./tool-workers.js";
 import { ConversationStore } from "./conversations.js";
-import { AppController, errorText } from "./app-controller.js";
+import { AppController } from "./app-controller.js";
+import { errorText } from "./error-text.js";
 import { html, render } from "./ui/html.js";
 import { App } from "./ui/app-view.js";
 

@@ -9,9 +9,10 @@ export const WASM_WORKER_URL = "workers/wasm-worker.js";
 export const ISOLATED_NAMESPACES = new Set(["python"]);
 
 /**
- * @typedef {{name: string, version: string, runtime: string, namespaces?: string[],
+ * @typedef {{name: string, version: string, runtime: string, namespaces?: string[], boot?: boolean,
  *            tools: import("./mcp-client.js").Tool[]}} RegistryPackage
- * @typedef {{name: string, manifest: string, tools: import("./mcp-client.js").Tool[]}} WasmPackage
+ * @typedef {{name: string, version?: string, manifest: string, boot?: boolean,
+ *            tools: import("./mcp-client.js").Tool[]}} WasmPackage
  * @typedef {{registryVersion: number, packages: RegistryPackage[], wasmPackages?: WasmPackage[]}} Registry
  */
 
@@ -25,33 +26,79 @@ export async function loadRegistry(url) {
 }
 
 /**
- * One shared worker for the ordinary Python packages, one for each isolated package.
+ * The packages the page loads at boot: all but those the registry marks `"boot": false`.
+ * @param {Registry} registry
+ */
+export function bootPackages(registry) {
+  return [...registry.packages, ...registry.wasmPackages ?? []].filter((p) => p.boot !== false).map((p) => p.name);
+}
+
+/** @param {RegistryPackage} p */
+const isIsolated = (p) => (p.namespaces ?? []).some((n) => ISOLATED_NAMESPACES.has(n));
+
+/**
+ * The worker a package's tools run in.
+ * @param {Registry} registry
+ * @param {string} name
+ */
+export function workerOfPackage(registry, name) {
+  if ((registry.wasmPackages ?? []).some((p) => p.name === name)) return "wasm";
+  const python = registry.packages.find((p) => p.name === name);
+  if (!python) throw new Error(`the dist has no package named ${name}`);
+  return isIsolated(python) ? `python-${(python.namespaces ?? [python.name])[0]}` : "python-tools";
+}
+
+/**
+ * One shared worker for the ordinary Python packages (started even with none of them loaded, so
+ * that one can be installed), one for each isolated package that is loaded. A spec's options are
+ * read again whenever its worker restarts: change them to change what a restart loads.
  * @param {Registry} registry
  * @param {URL} baseURL
+ * @param {Iterable<string>} loaded  package names to load (default: the boot packages)
  * @returns {import("./worker-host.js").WorkerSpec[]}
  */
-export function pythonWorkerSpecs(registry, baseURL) {
+export function pythonWorkerSpecs(registry, baseURL, loaded = bootPackages(registry)) {
   const url = new URL(PYTHON_WORKER_URL, baseURL);
+  const wanted = new Set(loaded);
   const python = registry.packages.filter((p) => p.runtime === "python");
-  const isolated = python.filter((p) => (p.namespaces ?? []).some((n) => ISOLATED_NAMESPACES.has(n)));
-  const shared = python.filter((p) => !isolated.includes(p));
+  const shared = python.filter((p) => !isIsolated(p));
+  const isolated = python.filter((p) => isIsolated(p) && wanted.has(p.name));
   return [
-    { name: "python-tools", url, interruptible: true, options: { packages: shared.map((p) => p.name) } },
+    ...(shared.length ? [{ name: "python-tools", url, interruptible: true,
+      options: { packages: shared.filter((p) => wanted.has(p.name)).map((p) => p.name) } }] : []),
     ...isolated.map((p) => ({
-      name: `python-${(p.namespaces ?? [p.name])[0]}`, url, interruptible: true, options: { packages: [p.name] },
+      name: workerOfPackage(registry, p.name), url, interruptible: true, options: { packages: [p.name] },
     })),
   ];
 }
 
 /**
- * One WASM worker for every WASM package: each call gets a fresh instance, so they share nothing.
+ * The spec of an isolated package's own worker, to start it when the package is installed.
  * @param {Registry} registry
  * @param {URL} baseURL
+ * @param {string} name
+ */
+export function isolatedWorkerSpec(registry, baseURL, name) {
+  return pythonWorkerSpecs(registry, baseURL, [name]).find((spec) => spec.name !== "python-tools");
+}
+
+/**
+ * One WASM worker for every WASM package (each call gets a fresh instance, so they share
+ * nothing), started whenever the dist has any, so that one can be loaded later.
+ * @param {Registry} registry
+ * @param {URL} baseURL
+ * @param {Iterable<string>} loaded
  * @returns {import("./worker-host.js").WorkerSpec[]}
  */
-export function wasmWorkerSpecs(registry, baseURL) {
+export function wasmWorkerSpecs(registry, baseURL, loaded = bootPackages(registry)) {
   const packages = registry.wasmPackages ?? [];
   if (!packages.length) return [];
-  const manifests = packages.map((p) => new URL(p.manifest, baseURL).href);
+  const wanted = new Set(loaded);
+  const manifests = packages.filter((p) => wanted.has(p.name)).map((p) => manifestURL(p, baseURL));
   return [{ name: "wasm", url: new URL(WASM_WORKER_URL, baseURL), options: { manifests } }];
+}
+
+/** @param {WasmPackage} wasmPackage @param {URL} baseURL */
+export function manifestURL(wasmPackage, baseURL) {
+  return new URL(wasmPackage.manifest, baseURL).href;
 }

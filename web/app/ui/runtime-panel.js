@@ -1,6 +1,7 @@
-// The runtimes and their tools: Python's boot phases with progress (or what failed, with Retry),
-// and every tool, listed from registry.json before any worker answers.
+// The tools panel: Python's boot phases with progress (or what failed, with Retry), every tool,
+// listed from registry.json before any worker answers, and the runtimes with their packages.
 import { html, Component } from "./html.js";
+import { RuntimesView } from "./runtimes-view.js";
 
 const PHASES = ["download", "boot", "packages"];
 const PHASE_NAMES = { download: "Download", boot: "Boot", packages: "Packages" };
@@ -51,6 +52,7 @@ export function RuntimePanel({ state, actions }) {
           ? html`<button type="button" class="primary" onClick=${() => actions.retryWorkers()}>Retry</button>` : null}
       </div>
       <${ToolList} state=${state} actions=${actions} />
+      <${RuntimesView} state=${state} actions=${actions} />
     </section>`;
 }
 
