@@ -2,7 +2,9 @@
 
 The same tree drives argument validation (`_validate`), so what the schema promises is exactly what
 the validator accepts. Schemas are inlined without `$ref`: models read them more reliably, and
-recursive types are rejected with a clear error instead.
+recursive types are rejected with a clear error instead. `bytes` (a file) travels as base64
+text, `{"type": "string", "contentEncoding": "base64"}`, plus `contentMediaType` when the hint
+carries `Field(media_type=...)`.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ class Shape:
     """One node of the tree. `kind` says which of the optional parts are set."""
 
     kind: Literal[
-        "any", "scalar", "temporal", "array", "tuple", "object", "union", "enum", "record"
+        "any", "scalar", "bytes", "temporal", "array", "tuple", "object", "union", "enum", "record"
     ]
     json_type: JsonType | None = None
     python_type: Any = None  # temporal class, list/tuple/set/frozenset, Enum or record class
@@ -55,6 +57,7 @@ class Shape:
     properties: list[Property] = field(default_factory=list)
     constraint: Field | None = None
     description: str | None = None
+    media_type: str | None = None  # bytes only: its contentMediaType
 
 
 @dataclass
@@ -75,6 +78,8 @@ def shape_of(hint: Any, _seen: tuple[Any, ...] = ()) -> Shape:
             if isinstance(extra, str):
                 shape.description = extra
             elif isinstance(extra, Field):
+                if extra.media_type is not None:
+                    _set_media_type(shape, extra.media_type, args[0])
                 shape.constraint = extra
                 shape.description = extra.description or shape.description
         return shape
@@ -82,6 +87,8 @@ def shape_of(hint: Any, _seen: tuple[Any, ...] = ()) -> Shape:
         return Shape("any")
     if hint in SCALARS:
         return Shape("scalar", json_type=SCALARS[hint])
+    if hint is bytes:
+        return Shape("bytes")
     if hint in TEMPORAL_FORMATS:
         return Shape("temporal", python_type=hint)
     if isinstance(hint, typing.TypeAliasType):
@@ -113,6 +120,34 @@ def shape_of(hint: Any, _seen: tuple[Any, ...] = ()) -> Shape:
             raise TypeError(f"recursive type {hint.__qualname__} is not supported")
         return _record(hint, (*_seen, hint))
     raise TypeError(f"no JSON Schema for type hint {hint!r}")
+
+
+def _set_media_type(shape: Shape, media_type: str, hint: Any) -> None:
+    """Put the media type on the bytes of `bytes` or `bytes | None`; TypeError on anything else."""
+    if not isinstance(media_type, str) or not media_type:
+        raise TypeError(
+            f"media_type must be a non-empty string such as 'text/csv', not {media_type!r}"
+        )
+    members = shape.options if shape.kind == "union" else [shape]
+    files = [m for m in members if m.kind == "bytes"]
+    others = [m for m in members if m.kind != "bytes" and not _is_null(m)]
+    if not files or others:
+        spelled = hint.__name__ if isinstance(hint, type) else repr(hint)
+        raise TypeError(f"media_type={media_type!r} is only for bytes (a file), not {spelled}")
+    for member in files:
+        member.media_type = media_type
+
+
+def _is_null(shape: Shape) -> bool:
+    return shape.kind == "scalar" and shape.json_type == "null"
+
+
+def mentions_bytes(shape: Shape) -> bool:
+    """Whether bytes occur anywhere in the shape (tools take files but cannot return them yet)."""
+    children = [*shape.options, *(p.shape for p in shape.properties)]
+    if shape.items is not None:
+        children.append(shape.items)
+    return shape.kind == "bytes" or any(mentions_bytes(child) for child in children)
 
 
 def _union(options: list[Shape]) -> Shape:
@@ -188,10 +223,15 @@ def _bare_schema(shape: Shape) -> dict[str, Any]:
             return {}
         case "scalar":
             return {"type": shape.json_type}
+        case "bytes":
+            schema: dict[str, Any] = {"type": "string", "contentEncoding": "base64"}
+            if shape.media_type is not None:
+                schema["contentMediaType"] = shape.media_type
+            return schema
         case "temporal":
             return {"type": "string", "format": TEMPORAL_FORMATS[shape.python_type]}
         case "array":
-            schema: dict[str, Any] = {"type": "array"}
+            schema = {"type": "array"}
             if shape.items is not None:
                 schema["items"] = json_schema(shape.items)
             if shape.python_type in (set, frozenset):

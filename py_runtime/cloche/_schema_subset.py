@@ -2,17 +2,20 @@
 
 Checked: type (one or a list; "integer" is a whole number), properties, required,
 additionalProperties (boolean or schema), items, enum, const, minimum, maximum, minLength,
-maxLength, minItems, maxItems. Other keywords are ignored, so a schema that uses more is only
-checked as far as this goes (the tool still checks its own input).
+maxLength, minItems, maxItems, and contentEncoding "base64" (a file's bytes: the text must be
+standard, padded base64). Other keywords are ignored, so a schema that uses more is only checked
+as far as this goes (the tool still checks its own input).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ._jsonvalue import json_type
 
 _TYPES = {"null", "boolean", "integer", "number", "string", "array", "object"}
+_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")  # and a multiple of 4 characters long
 
 
 def json_type_of(value: Any) -> str:
@@ -52,6 +55,8 @@ def check(schema: Any, value: Any, path: str = "") -> list[str]:
             problems.append(f"{where} must be at least {schema['minLength']} characters long")
         if "maxLength" in schema and len(value) > schema["maxLength"]:
             problems.append(f"{where} must be at most {schema['maxLength']} characters long")
+        if schema.get("contentEncoding") == "base64" and not is_base64(value):
+            problems.append(f"{where} is not valid base64: {BASE64_RULE}")
     if actual == "array":
         if "minItems" in schema and len(value) < schema["minItems"]:
             problems.append(f"{where} must have at least {schema['minItems']} items")
@@ -75,6 +80,17 @@ def check(schema: Any, value: Any, path: str = "") -> list[str]:
     return problems
 
 
+BASE64_RULE = (
+    "expected the bytes base64-encoded (A-Z, a-z, 0-9, + and /, padded with = to a multiple of"
+    " 4 characters, no spaces or line breaks)"
+)
+
+
+def is_base64(text: str) -> bool:
+    """Standard base64 with padding, as `base64.b64decode(text, validate=True)` accepts it."""
+    return len(text) % 4 == 0 and _BASE64.fullmatch(text) is not None
+
+
 def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
@@ -92,8 +108,31 @@ def schema_problems(schema: Any, path: str) -> list[str]:
     if not (isinstance(required, list) and all(isinstance(r, str) for r in required)):
         problems.append(f"{path}.required must be a list of strings")
     for name, sub in (schema.get("properties") or {}).items():
-        typ = sub.get("type") if isinstance(sub, dict) else None
-        for t in typ if isinstance(typ, list) else [typ] if typ is not None else []:
-            if t not in _TYPES:
-                problems.append(f"{path}.properties.{name}.type: unknown type {t!r}")
+        problems += _subschema_problems(sub, f"{path}.properties.{name}")
+    return problems
+
+
+def _subschema_problems(schema: Any, path: str) -> list[str]:
+    """Unknown type names and misused content keywords, here and in nested properties/items."""
+    if not isinstance(schema, dict):
+        return []
+    problems = []
+    typ = schema.get("type")
+    types = typ if isinstance(typ, list) else [typ] if typ is not None else []
+    for t in types:
+        if not isinstance(t, str) or t not in _TYPES:
+            problems.append(f"{path}.type: unknown type {t!r}")
+    if "contentEncoding" in schema and schema["contentEncoding"] != "base64":
+        problems.append(f'{path}.contentEncoding must be "base64" (the only encoding supported)')
+    if "contentMediaType" in schema and not isinstance(schema["contentMediaType"], str):
+        problems.append(f"{path}.contentMediaType must be a string such as 'text/csv'")
+    for key in ("contentEncoding", "contentMediaType"):
+        if key in schema and "string" not in types:
+            problems.append(f'{path}.{key} needs "type": "string"')
+    properties = schema.get("properties")
+    if isinstance(properties, dict):
+        for name, sub in properties.items():
+            problems += _subschema_problems(sub, f"{path}.properties.{name}")
+    for key in ("items", "additionalProperties"):
+        problems += _subschema_problems(schema.get(key), f"{path}.{key}")
     return problems

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
 import json
 import math
@@ -65,6 +66,8 @@ def describe(shape: Shape) -> str:
             return "any value"
         case "scalar":
             return str(shape.json_type)
+        case "bytes":
+            return "base64-encoded bytes (a file)"
         case "temporal":
             return {
                 "date": "a date (YYYY-MM-DD)",
@@ -109,6 +112,8 @@ def _convert_bare(shape: Shape, value: Any, path: str) -> Any:
             return value
         case "scalar":
             return _scalar(shape, value, path)
+        case "bytes":
+            return _bytes(shape, value, path)
         case "temporal":
             if not isinstance(value, str):
                 raise _mismatch(shape, value, path)
@@ -174,6 +179,16 @@ def _scalar(shape: Shape, value: Any, path: str) -> Any:
         if kind == "integer" and (isinstance(value, int) or value.is_integer()):
             return int(value)
     raise _mismatch(shape, value, path)
+
+
+def _bytes(shape: Shape, value: Any, path: str) -> bytes:
+    if not isinstance(value, str):
+        raise _mismatch(shape, value, path)
+    try:
+        return base64.b64decode(value, validate=True)
+    except ValueError as error:  # binascii.Error, or characters beyond ASCII
+        message = f"not valid base64 ({error}); pass the file's bytes base64-encoded"
+        raise _fail(path, message) from None
 
 
 def _union(shape: Shape, value: Any, path: str) -> Any:

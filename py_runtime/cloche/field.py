@@ -11,8 +11,9 @@ class Field:
     """Describes and constrains a value: ``Annotated[int, Field(minimum=1, description="...")]``.
 
     ``min_length``/``max_length`` apply to strings (characters), lists (items) and objects
-    (properties), whichever the annotated type is. A plain string inside ``Annotated`` is a
-    description too.
+    (properties), whichever the annotated type is. ``media_type`` (``"text/csv"``) says what a
+    ``bytes`` parameter (a file) holds; it is refused on any other type. A plain string inside
+    ``Annotated`` is a description too.
     """
 
     description: str | None = None
@@ -26,3 +27,4 @@ class Field:
     max_length: int | None = None
     pattern: str | None = None
     examples: tuple[Any, ...] | None = None
+    media_type: str | None = None

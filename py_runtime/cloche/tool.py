@@ -11,7 +11,7 @@ from typing import Any, Literal, overload
 
 from ._docstring import parse_docstring
 from ._jsonvalue import to_json
-from ._schema import Property, Shape, json_schema, object_schema, shape_of
+from ._schema import Property, Shape, json_schema, mentions_bytes, object_schema, shape_of
 from ._validate import ValidationError, convert, convert_arguments
 from .context import Context
 
@@ -122,6 +122,9 @@ class Tool:
             shape = shape_of(hint)
         except TypeError as error:
             raise TypeError(f"tool {self.name}: return type: {error}") from None
+        if mentions_bytes(shape):
+            message = "bytes are for file inputs; return text, or base64 text as str"
+            raise TypeError(f"tool {self.name}: return type: {message}")
         if shape.kind in ("record", "object"):
             return "structured", shape
         return "wrapped", shape

@@ -20,7 +20,7 @@ async function openTool(page, name) {
 test("a WASM tool runs by hand, and a bad value is stopped before sending", async ({ page }) => {
   await page.goto("/");
   await page.getByLabel("Search tools").fill("primes");
-  await expect(page.locator("#tool-list .tool")).toHaveCount(2);
+  await expect(page.locator("#tool-list .tool")).toHaveCount(3);
   const dialog = await openTool(page, "primes.count");
   await expect(dialog.getByRole("heading", { name: "Count primes" })).toBeVisible();
   const limit = dialog.getByLabel(/Limit/);
@@ -54,6 +54,20 @@ test("a Python tool with an array argument runs by hand", async ({ page }) => {
   await expect(card).toHaveAttribute("data-status", "ok");
   await expect(card).toContainText("Big");
   await expect(card).toContainText("Bob");
+});
+
+test("a WASM tool with an array argument runs by hand", async ({ page }) => {
+  await page.goto("/");
+  const dialog = await openTool(page, "primes.check");
+  await dialog.getByRole("button", { name: "Add numbers" }).click();
+  await dialog.getByRole("button", { name: "Add numbers" }).click();
+  await dialog.getByRole("spinbutton", { name: "Numbers 1", exact: true }).fill("97");
+  await dialog.getByRole("spinbutton", { name: "Numbers 2", exact: true }).fill("561");
+  await dialog.getByRole("button", { name: "Run primes.check" }).click();
+  const card = dialog.locator(".tool-card");
+  await expect(card).toHaveAttribute("data-status", "ok");
+  const result = await page.evaluate(() => window.cloche.state.runner?.message?.cloche.result.structuredContent);
+  expect(result).toEqual({ results: [{ n: 97, prime: true }, { n: 561, prime: false }], primes: 1 });
 });
 
 test("a conversation exports as Markdown and JSON, and the JSON imports as a new conversation", async ({ page }) => {

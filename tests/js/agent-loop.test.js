@@ -432,3 +432,40 @@ test("what is sent: the system prompt when there is one, no notices, no page fie
   assert.deepEqual(wireMessages(conversation)[0], { role: "system", content: "Be brief." });
   assert.equal(conversation.messages[2].cloche.streaming, true);  // the conversation itself is untouched
 });
+
+test("an attached file reaches the tool by its id: the model sees id and name, the card keeps the id", async () => {
+  const FILE_TOOL = {
+    name: "hash.sha256", description: "The SHA-256 of bytes.",
+    inputSchema: { type: "object", properties: { base64: { type: "string", contentEncoding: "base64" } } },
+    annotations: SANDBOXED, worker: "wasm",
+  };
+  relay.reply(callTools({ id: "f1", name: "hash_sha256", args: '{"base64": "att-0123abcd"}' }), answer("Hashed."));
+  const s = scene({ handlers: { "hash.sha256": () => text("ba7816bf") } });
+  s.options.tools = [FILE_TOOL];
+  s.conversation.messages = [{ role: "user", content: "Hash this", cloche: {
+    attachments: [{ id: "att-0123abcd", name: "abc.bin", mediaType: "application/octet-stream", size: 3 }] } }];
+  s.conversation.attachments = [{ id: "att-0123abcd", name: "abc.bin", mediaType: "application/octet-stream",
+    size: 3, base64: "YWJj" }];
+  assert.equal((await runAgent(s.options)).status, "done");
+  assert.deepEqual(s.hostCalls.map(({ args }) => args), [{ base64: "YWJj" }]);
+  assert.deepEqual(s.toolMessages()[0].cloche.args, { base64: "att-0123abcd" });
+  const [first] = s.sent();
+  const user = first.messages.find((/** @type {any} */ m) => m.role === "user");
+  assert.match(user.content, /^Hash this\n\n/);
+  assert.match(user.content, /att-0123abcd: abc\.bin/);
+  assert.ok(!JSON.stringify(s.sent()).includes("YWJj"), "the bytes never reach the model");
+});
+
+test("an attachment id the conversation does not have fails the call, naming the files it has", async () => {
+  relay.reply(callTools({ id: "f2", name: "hash_sha256", args: '{"base64": "att-99999999"}' }), answer("Sorry."));
+  const s = scene({ handlers: {} });
+  s.options.tools = [{ name: "hash.sha256", inputSchema: { type: "object", properties: {
+    base64: { type: "string", contentEncoding: "base64" } } }, annotations: SANDBOXED, worker: "wasm" }];
+  s.conversation.attachments = [{ id: "att-0123abcd", name: "abc.bin", mediaType: "", size: 3, base64: "YWJj" }];
+  assert.equal((await runAgent(s.options)).status, "done");
+  assert.equal(s.hostCalls.length, 0);
+  const [message] = s.toolMessages();
+  assert.equal(message.cloche.status, "error");
+  assert.match(message.content, /att-99999999/);
+  assert.match(message.content, /att-0123abcd \(abc\.bin\)/);
+});

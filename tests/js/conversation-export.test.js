@@ -377,3 +377,20 @@ test("the file name comes from the title, in lower case with dashes", () => {
   const long = exportFileName(named({ title: "the quarterly budget review ".repeat(5) }), "md");
   assert.equal(long, "the-quarterly-budget-review-the-quarterly-budget-review-the.md", "cut at a word, 60 at most");
 });
+
+test("attached files travel with the export and are listed in the Markdown", () => {
+  const conversation = sample();
+  const info = { id: "att-0123abcd", name: "sales.csv", mediaType: "text/csv", size: 1200 };
+  conversation.messages[0] = { ...conversation.messages[0], cloche: { attachments: [info] } };
+  Object.assign(conversation, { attachments: [{ ...info, base64: "YSwxCg==" }] });
+  const imported = fromJSON(toJSON(conversation), { now: 9_000, newId: () => "fresh-id" });
+  assert.deepEqual(imported.attachments, conversation.attachments);
+  assert.deepEqual(imported.messages[0].cloche.attachments, [info]);
+  assert.match(toMarkdown(conversation), /- 📎 sales\.csv \(text\/csv, 1\.2 KB\) \(att-0123abcd\)/);
+
+  const broken = JSON.parse(toJSON(conversation));
+  delete broken.conversation.attachments[0].base64;
+  assert.throws(() => fromJSON(JSON.stringify(broken)), /attachments\[0\]\.base64/);
+  broken.conversation.attachments[0] = { ...info, id: "file-1", base64: "" };
+  assert.throws(() => fromJSON(JSON.stringify(broken)), /attachments\[0\]\.id/);
+});

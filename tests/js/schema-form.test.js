@@ -487,3 +487,23 @@ test("toArguments takes a list of fields too, and a root without properties has 
   assert.deepEqual(formFields(undefined).fields, []);
   assert.deepEqual(toArguments(formFields({ type: "object" }), undefined), { arguments: {}, errors: {} });
 });
+
+test("a base64 string is a file field: a chosen file sends its bytes, an oversized one is refused", () => {
+  const root = formFields({ type: "object", properties: {
+    file: { anyOf: [{ type: "string", contentEncoding: "base64", contentMediaType: "text/csv" }, { type: "null" }],
+      default: null, description: "The CSV file." },
+    data: { type: "string", contentEncoding: "base64" },
+  }, required: ["data"] });
+  const [file, data] = root.fields;
+  assert.equal(file.kind, "file");
+  assert.equal(/** @type {any} */ (file).mediaType, "text/csv");
+  assert.equal(file.nullable, true);
+  assert.equal(data.kind, "file");
+  assert.deepEqual(initialValues(root), {});
+  assert.deepEqual(toArguments(root, {}).errors, { data: "Required." });
+  const chosen = { name: "a.bin", size: 3, base64: "YWJj" };
+  assert.deepEqual(toArguments(root, { data: chosen }), { arguments: { data: "YWJj" }, errors: {} });
+  assert.deepEqual(toArguments(root, { data: "YWJj" }).arguments, { data: "YWJj" });
+  const huge = { name: "huge.bin", size: 5 * 1024 * 1024 + 1 };
+  assert.match(toArguments(root, { data: huge }).errors.data, /^huge\.bin is .*files up to 5 MB/);
+});

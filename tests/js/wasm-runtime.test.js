@@ -9,6 +9,7 @@ import { WasmRuntime, InvalidParams, ToolFailed, ModuleRefused } from "../../web
 import { WasmMcpServer } from "../../web/workers/wasm-mcp.js";
 import { capMemory } from "../../web/workers/wasm-memory-cap.js";
 import { parseManifest, ManifestError } from "../../web/workers/wasm-manifest.js";
+import { checkSchema, isBase64 } from "../../web/workers/wasm-schema.js";
 
 const root = new URL("../../", import.meta.url);
 const toolURL = (name) => new URL(`tool_packages/wasm/${name}/manifest.json`, root).href;
@@ -41,7 +42,9 @@ test("every first-party tool answers like the CPython runner's known answers", a
   assert.deepEqual(wasm.call("codec.hex_decode", { hex: "6869" }), { text: "hi", base64: "aGk=", bytes: 2 });
   assert.deepEqual(wasm.call("primes.count", { limit: 1_000_000 }), { limit: 1_000_000, count: 78498, largest: 999983 });
   assert.deepEqual(wasm.call("primes.factor", { n: 600851475143 }).factors, [71, 839, 1471, 6857]);
-  assert.equal(wasm.listTools().length, 11);
+  assert.deepEqual(wasm.call("primes.check", { numbers: [561, 9007199254740881] }),
+    { results: [{ n: 561, prime: false }, { n: 9007199254740881, prime: true }], primes: 1 });
+  assert.equal(wasm.listTools().length, 12);
   assert.equal(wasm.listTools().find((t) => t.name === "primes.count")._meta["cloche/deadlineMs"], 30000);
 });
 
@@ -71,6 +74,30 @@ test("unknown tools and invalid arguments are refused before any module runs", a
   assert.throws(() => wasm.call("nope", {}), InvalidParams);
   assert.throws(() => wasm.call("hash.sha256", { text: 1 }), /text must be string, not integer/);
   assert.throws(() => wasm.call("hash.sha256", { colour: "red" }), /colour is not an accepted property/);
+  assert.throws(() => wasm.call("hash.sha256", { base64: "***" }), (error) => error instanceof InvalidParams &&
+    /invalid arguments for hash\.sha256: base64 is not valid base64: expected the bytes base64-encoded/.test(error.message));
+});
+
+test("a string with contentEncoding base64 must be standard, padded base64", () => {
+  // The same cases as the CPython runner's test (test_wasm_tools.py): both checkers agree.
+  for (const good of ["", "YQ==", "YWI=", "YWJj", "QR==", "/+8A", "aGVsbG8gd29ybGQ="]) {
+    assert.equal(isBase64(good), true, good);
+  }
+  for (const bad of ["YQ", "YQ=", "YQ===", "Y Q==", "YQ==\n", "-_8A", "YW=j", "YQ==YQ==", "a", "héllo==="]) {
+    assert.equal(isBase64(bad), false, bad);
+  }
+  const schema = { type: "object", properties: { file: { type: "string", contentEncoding: "base64" } } };
+  assert.deepEqual(checkSchema(schema, { file: "YWJj" }), []);
+  assert.deepEqual(checkSchema(schema, { file: "YWJ" }), ["file is not valid base64: expected the bytes "
+    + "base64-encoded (A-Z, a-z, 0-9, + and /, padded with = to a multiple of 4 characters, no spaces or line breaks)"]);
+  assert.deepEqual(checkSchema({ type: "string", contentMediaType: "text/csv" }, "not base64 at all"), []);
+});
+
+test("a 7 MB base64 value is checked quickly", () => {
+  const big = Buffer.alloc(5 * 2 ** 20, 7).toString("base64");
+  const started = performance.now();
+  assert.equal(isBase64(big), true);
+  assert.ok(performance.now() - started < 1000);
 });
 
 test("a module whose sha256 does not match is refused, and so is an invalid manifest", async () => {
@@ -112,6 +139,29 @@ test("manifest problems name their fields", () => {
       .every((field) => error.problems.some((p) => p.startsWith(field))));
 });
 
+test("manifests accept contentEncoding base64 and a contentMediaType on strings, and nothing else", async () => {
+  const manifest = JSON.parse(await readFile(fileURLToPath(toolURL("hash")), "utf8"));
+  assert.deepEqual(manifest.tools.map((t) => t.inputSchema.properties.base64.contentEncoding), ["base64", "base64", "base64"]);
+  const withFile = (file) => ({ ...manifest, tools: [{ ...manifest.tools[0],
+    inputSchema: { type: "object", properties: { file, files: { type: "array", items: file } } } }] });
+  const csv = { type: "string", contentEncoding: "base64", contentMediaType: "text/csv" };
+  assert.equal(parseManifest(withFile(csv)).tools[0].inputSchema.properties.file, csv);
+  const where = "tools[0].inputSchema.properties.file";
+  const cases = [
+    [{ type: "string", contentEncoding: "base32" }, `${where}.contentEncoding must be "base64"`],
+    [{ type: "string", contentMediaType: 7 }, `${where}.contentMediaType must be a string`],
+    [{ type: "integer", contentEncoding: "base64" }, `${where}.contentEncoding needs "type": "string"`],
+    [{ contentMediaType: "text/csv" }, `${where}.contentMediaType needs "type": "string"`],
+    [{ type: "strin" }, `${where}.type: unknown type 'strin'`],
+  ];
+  for (const [file, problem] of cases) {
+    assert.throws(() => parseManifest(withFile(file)), (error) =>
+      error instanceof ManifestError && error.problems.some((p) => p.startsWith(problem)), problem);
+  }
+  assert.throws(() => parseManifest(withFile({ type: "string", contentEncoding: "hex" })), (error) =>
+    error.problems.some((p) => p.startsWith(`${where.replace(".file", ".files")}.items.contentEncoding must be "base64"`)));
+});
+
 test("the MCP server negotiates, lists, calls, loads and unloads over JSON text", async () => {
   const sent = [];
   const server = new WasmMcpServer(runtime(), (text) => {
@@ -136,7 +186,7 @@ test("the MCP server negotiates, lists, calls, loads and unloads over JSON text"
   assert.deepEqual(JSON.parse(call.content[0].text), call.structuredContent);
   assert.equal((await ask(8, "tools/call", { name: "hash.nope", arguments: {} })).error.code, -32602);
   assert.equal((await ask(9, "tools/call", { name: "hash.sha1", arguments: { text: 5 } })).error.code, -32602);
-  assert.equal((await ask(10, "tools/call", { name: "hash.sha1", arguments: { base64: "!" } })).result.isError, true);
+  assert.equal((await ask(10, "tools/call", { name: "hash.sha1", arguments: { text: "a", base64: "YQ==" } })).result.isError, true);
   assert.equal((await ask(11, "nope/nope")).error.code, -32601);
   const refused = (await ask(12, "cloche/load", { manifestURL: toolURL("missing") })).error;
   assert.match(refused.message, /HTTP 404/);

@@ -214,3 +214,52 @@ class Node:
 def test_hints_without_a_json_form_are_refused(hint: Any, message: str) -> None:
     with pytest.raises(TypeError, match=message):
         shape_of(hint)
+
+
+BASE64 = {"type": "string", "contentEncoding": "base64"}
+CSV_FILE = {**BASE64, "contentMediaType": "text/csv"}
+
+
+@dataclasses.dataclass
+class Attachment:
+    name: str
+    data: Annotated[bytes, Field(media_type="image/png")]
+
+
+@pytest.mark.parametrize(
+    ("hint", "expected"),
+    [
+        (bytes, BASE64),
+        (Annotated[bytes, Field(media_type="text/csv")], CSV_FILE),
+        (
+            Annotated[bytes, Field(media_type="text/csv", description="The file.")],
+            {**CSV_FILE, "description": "The file."},
+        ),
+        (bytes | None, {"anyOf": [BASE64, {"type": "null"}]}),
+        (
+            Annotated[bytes | None, Field(media_type="text/csv")],
+            {"anyOf": [CSV_FILE, {"type": "null"}]},
+        ),
+        (
+            Annotated[bytes, Field(media_type="text/csv")] | None,
+            {"anyOf": [CSV_FILE, {"type": "null"}]},
+        ),
+        (list[bytes], {"type": "array", "items": BASE64}),
+        (dict[str, bytes], {"type": "object", "additionalProperties": BASE64}),
+    ],
+)
+def test_bytes_are_base64_strings_with_an_optional_media_type(
+    hint: Any, expected: dict[str, Any]
+) -> None:
+    assert schema(hint) == expected
+
+
+def test_bytes_inside_a_record_keep_their_media_type() -> None:
+    data = schema(Attachment)["properties"]["data"]
+    assert data == {**BASE64, "contentMediaType": "image/png"}
+
+
+@pytest.mark.parametrize("hint", [str, int | None, bytes | str, list[bytes]])
+def test_a_media_type_on_anything_but_bytes_is_refused(hint: Any) -> None:
+    with pytest.raises(TypeError, match="media_type='text/csv' is only for bytes"):
+        shape_of(Annotated[hint, Field(media_type="text/csv")])

@@ -196,6 +196,11 @@ def test_positional_only_parameters_are_passed_positionally() -> None:
         (lambda: tool(_varargs), r"\*args parameters are not supported"),
         (lambda: tool(_complex_param), "parameter 'z': no JSON Schema"),
         (lambda: tool(_complex_return), "return type: no JSON Schema"),
+        (
+            lambda: tool(_media_type_on_text),
+            "parameter 't': media_type='text/csv' is only for bytes",
+        ),
+        (lambda: tool(_bytes_return), "return type: bytes are for file inputs"),
     ],
 )
 def test_functions_that_cannot_be_tools_fail_at_definition(define: Any, message: str) -> None:
@@ -217,6 +222,27 @@ def _complex_param(z: complex) -> None:
 
 def _complex_return() -> complex:
     return 1j
+
+
+def _media_type_on_text(t: Annotated[str, Field(media_type="text/csv")]) -> None:
+    pass
+
+
+def _bytes_return() -> list[bytes]:
+    return []
+
+
+def test_a_file_parameter_is_base64_in_the_schema_and_bytes_in_the_function() -> None:
+    @tool
+    def size(file: Annotated[bytes, Field(media_type="image/png")]) -> int:
+        return len(file)
+
+    assert size.input_schema["properties"]["file"] == {
+        "type": "string",
+        "contentEncoding": "base64",
+        "contentMediaType": "image/png",
+    }
+    assert size.invoke(size.parse_arguments({"file": "AAEC"}), Context()) == 3
 
 
 def test_renamed_keeps_everything_else() -> None:

@@ -164,3 +164,44 @@ def test_arguments_report_unknown_missing_and_invalid_ones() -> None:
     assert str(caught.value) == (
         "extra: unknown argument; name: is required; count: expected integer, got string"
     )
+
+
+@pytest.mark.parametrize(
+    ("hint", "value", "expected"),
+    [
+        (bytes, "aGVsbG8=", b"hello"),
+        (bytes, "", b""),
+        (bytes, "/+8A", b"\xff\xef\x00"),
+        (bytes | None, None, None),
+        (Annotated[bytes | None, Field(media_type="text/csv")], "YSxi", b"a,b"),
+        (list[bytes], ["YQ==", "YWI="], [b"a", b"ab"]),
+    ],
+)
+def test_base64_text_becomes_bytes(hint: Any, value: Any, expected: Any) -> None:
+    assert convert(shape_of(hint), value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("aGVsbG8", "Incorrect padding"),
+        ("aGVs bG8=", "Only base64 data is allowed"),
+        ("aGVsbG8=\n", "Excess data after padding"),
+        ("-_8A", "Only base64 data is allowed"),  # URL-safe is not standard base64
+        ("héllo===", "only ASCII"),
+    ],
+)
+def test_invalid_base64_is_refused_naming_the_argument(value: str, reason: str) -> None:
+    [(path, message)] = problems(bytes | None, value)
+    assert path == "x"
+    assert message.startswith("not valid base64 (")
+    assert reason in message
+    assert message.endswith("; pass the file's bytes base64-encoded")
+
+
+def test_bytes_problems_name_their_place() -> None:
+    assert problems(bytes, 3) == [("x", "expected base64-encoded bytes (a file), got integer")]
+    assert problems(list[bytes], ["YQ==", "*"])[0][0] == "x[1]"
+    props = [Property("file", shape_of(bytes), required=True)]
+    with pytest.raises(ValidationError, match=r"^file: not valid base64 \("):
+        convert_arguments(props, {"file": "not base64"})

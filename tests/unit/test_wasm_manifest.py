@@ -79,6 +79,10 @@ def test_limits_default_when_absent() -> None:
         (lambda d: d["tools"][0].update(name="a.b"), "tools[0].name"),
         (lambda d: d["tools"].append(dict(d["tools"][0])), "tools[1].name"),
         (lambda d: d["tools"][0].update(outputSchema=[]), "tools[0].outputSchema"),
+        (
+            lambda d: d["tools"][0]["inputSchema"]["properties"]["x"].update(type="integr"),
+            "tools[0].inputSchema.properties.x.type: unknown type 'integr'",
+        ),
     ],
 )
 def test_each_invalid_field_is_named(change: Any, field: str) -> None:
@@ -94,3 +98,50 @@ def test_a_manifest_that_is_not_json_is_refused(tmp_path: Any) -> None:
     path.write_text(json.dumps([1]))
     with pytest.raises(ManifestError, match="JSON object"):
         load_manifest(path)
+
+
+def _file_property(**keywords: Any) -> Any:
+    def change(data: dict[str, Any]) -> None:
+        data["tools"][0]["inputSchema"]["properties"]["file"] = keywords
+
+    return change
+
+
+def test_a_base64_string_with_a_media_type_is_accepted_even_nested() -> None:
+    data = copy.deepcopy(VALID)
+    file = {"type": "string", "contentEncoding": "base64", "contentMediaType": "text/csv"}
+    properties = data["tools"][0]["inputSchema"]["properties"]
+    properties["file"] = file
+    properties["files"] = {"type": "array", "items": file}
+    properties["maybe"] = {**file, "type": ["string", "null"]}
+    assert parse_manifest(data).tools[0].input_schema["properties"]["file"] == file
+
+
+@pytest.mark.parametrize(
+    ("keywords", "problem"),
+    [
+        (
+            {"type": "string", "contentEncoding": "base32"},
+            'tools[0].inputSchema.properties.file.contentEncoding must be "base64"',
+        ),
+        (
+            {"type": "string", "contentMediaType": 7},
+            "tools[0].inputSchema.properties.file.contentMediaType must be a string",
+        ),
+        (
+            {"type": "integer", "contentEncoding": "base64"},
+            'tools[0].inputSchema.properties.file.contentEncoding needs "type": "string"',
+        ),
+        (
+            {"contentMediaType": "text/csv"},
+            'tools[0].inputSchema.properties.file.contentMediaType needs "type": "string"',
+        ),
+        (
+            {"type": "array", "items": {"type": "string", "contentEncoding": "hex"}},
+            'tools[0].inputSchema.properties.file.items.contentEncoding must be "base64"',
+        ),
+    ],
+)
+def test_content_keywords_are_only_base64_on_strings(keywords: Any, problem: str) -> None:
+    problems = problems_of(_file_property(**keywords))
+    assert any(p.startswith(problem) for p in problems), problems

@@ -2,6 +2,8 @@
 
 import base64
 import hashlib
+import json
+import random
 import re
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,7 @@ import pytest
 from wasm_helpers import TOOL_PACKAGES
 
 from cloche_server.wasm import InvalidArguments, ToolFailed, UnknownTool, WasmPackage
+from cloche_server.wasm.outcome import interpret
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +53,28 @@ def test_digests_of_bytes_match_hashlib(packages: Any, algorithm: str, size: int
 def test_hash_needs_exactly_one_input(packages: Any) -> None:
     with pytest.raises(ToolFailed, match="exactly one"):
         call(packages, "hash.sha256", text="a", base64="YQ==")
-    with pytest.raises(ToolFailed, match="not valid base64"):
-        call(packages, "hash.sha256", base64="***")
+
+
+# The same cases as the browser checker's test (wasm-runtime.test.js): both checkers agree.
+GOOD_BASE64 = ["", "YQ==", "YWI=", "YWJj", "QR==", "/+8A", "aGVsbG8gd29ybGQ="]
+BAD_BASE64 = ["YQ", "YQ=", "YQ===", "Y Q==", "YQ==\n", "-_8A", "YW=j", "YQ==YQ==", "a", "héllo==="]
+
+
+@pytest.mark.parametrize("text", GOOD_BASE64)
+def test_hash_takes_a_file_as_standard_base64(packages: Any, text: str) -> None:
+    data = base64.b64decode(text, validate=True)
+    assert call(packages, "hash.sha1", base64=text)["hex"] == hashlib.sha1(data).hexdigest()
+
+
+@pytest.mark.parametrize("text", BAD_BASE64)
+def test_hash_refuses_what_is_not_base64_before_running(packages: Any, text: str) -> None:
+    with pytest.raises(ValueError):  # the SDK's strict decoding agrees
+        base64.b64decode(text, validate=True)
+    message = (
+        "base64 is not valid base64: expected the bytes base64-encoded (A-Z, a-z, 0-9, + and /"
+    )
+    with pytest.raises(InvalidArguments, match=re.escape(message)):
+        call(packages, "hash.sha256", base64=text)
 
 
 @pytest.mark.parametrize(
@@ -150,7 +173,7 @@ def test_prime_count_of_a_billion(packages: Any) -> None:
 
 
 def _is_prime(n: int) -> bool:
-    """Miller-Rabin with the bases that decide every n below 3.3e24."""
+    """Miller-Rabin with the bases that decide every n below 3.18e23."""
     bases = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37]
     if n < 2 or any(n % p == 0 for p in bases):
         return n in bases
@@ -179,6 +202,77 @@ def test_factors_multiply_back_and_are_prime(packages: Any, n: int) -> None:
         assert _is_prime(factor)
     assert product == n
     assert result["prime"] == (result["factors"] == [n])
+
+
+PRIMES = [2, 3, 97, 2**31 - 1, 9_007_199_254_740_881]  # the last: the largest prime below 2^53
+COMPOSITES = [
+    0,
+    1,
+    4,
+    561,  # Carmichael numbers: Fermat liars for every base coprime to them
+    41_041,
+    2_047,  # a strong pseudoprime to base 2
+    3_215_031_751,  # ... to bases 2, 3, 5 and 7
+    341_550_071_728_321,  # ... to every base up to 17
+    2**53 - 1,
+]
+
+
+def test_check_decides_known_primes_and_composites(packages: Any) -> None:
+    numbers = PRIMES + COMPOSITES
+    result = call(packages, "primes.check", numbers=numbers)
+    assert result == {
+        "results": [{"n": n, "prime": n in PRIMES} for n in numbers],
+        "primes": len(PRIMES),
+    }
+
+
+def test_check_agrees_with_python_on_small_and_large_numbers(packages: Any) -> None:
+    rng = random.Random(53)
+    batches = [list(range(start, start + 100)) for start in range(0, 1000, 100)]
+    batches += [[rng.randrange(2**52, 2**53) | 1 for _ in range(100)] for _ in range(3)]
+    for numbers in batches:
+        results = call(packages, "primes.check", numbers=numbers)["results"]
+        assert [r["prime"] for r in results] == [_is_prime(n) for n in numbers]
+
+
+def test_check_of_a_hundred_of_the_largest_numbers_fits_the_output_limit(packages: Any) -> None:
+    result = call(packages, "primes.check", numbers=[2**53 - 1] * 50 + [9_007_199_254_740_881] * 50)
+    assert result["primes"] == 50
+
+
+def _run_unchecked(packages: Any, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Call a tool without the host's argument check: what the module itself refuses."""
+    package, _, name = tool.partition(".")
+    wasm = packages[package]
+    limits = wasm.manifest.limits
+    run = wasm._run(json.dumps({"tool": name, "arguments": arguments}).encode())
+    return interpret(
+        run,
+        deadline_ms=limits.deadline_ms,
+        output_bytes=limits.output_bytes,
+        memory_limit=limits.memory_bytes,
+        output_schema=wasm.find(name).output_schema,
+    )
+
+
+@pytest.mark.parametrize("item", [-1, 2**53, 1.5, "7", None, 1e300])
+def test_check_refuses_an_item_that_is_no_integer_in_range_naming_it(
+    packages: Any, item: Any
+) -> None:
+    with pytest.raises(InvalidArguments, match=re.escape("numbers[3] must be")):
+        call(packages, "primes.check", numbers=[2, 3, 5, item])
+    message = "numbers[3] must be an integer from 0 to 9007199254740991"
+    with pytest.raises(ToolFailed, match=re.escape(message)):
+        _run_unchecked(packages, "primes.check", {"numbers": [2, 3, 5, item]})
+
+
+@pytest.mark.parametrize("numbers", [[], list(range(101)), 7, None])
+def test_check_needs_1_to_100_integers(packages: Any, numbers: Any) -> None:
+    with pytest.raises(InvalidArguments, match="numbers"):
+        call(packages, "primes.check", numbers=numbers)
+    with pytest.raises(ToolFailed, match="numbers must be an array of 1 to 100 integers"):
+        _run_unchecked(packages, "primes.check", {"numbers": numbers})
 
 
 def test_unknown_tools_and_invalid_arguments_are_refused(packages: Any) -> None:

@@ -7,6 +7,7 @@ import { needsApproval, approvalReason } from "./approval-policy.js";
 import { resultForModel } from "./tool-result-text.js";
 import { errorText } from "./error-text.js";
 import { untilAborted } from "./until-aborted.js";
+import { attachmentNote, substituteAttachments } from "./attachments.js";
 
 export const DEFAULT_MAX_STEPS = 10;
 
@@ -31,13 +32,16 @@ const STOPPED_CALL = "The user stopped this call.";
  *
  * @typedef {{id: string, type: "function", function: {name: string, arguments: string}}} ToolCall
  * @typedef {{role: "system" | "developer", content: any, cloche?: any}} SystemMessage
- * @typedef {{role: "user", content: any, cloche?: any}} UserMessage
+ * @typedef {{role: "user", content: any,
+ *            cloche?: {attachments?: import("./attachments.js").AttachmentInfo[]}}} UserMessage
  * @typedef {{role: "assistant", content: string | null, tool_calls?: ToolCall[],
  *            cloche?: {streaming?: boolean}}} AssistantMessage
  * @typedef {{role: "tool", tool_call_id: string, content: string, cloche: ToolCallState}} ToolMessage
  * @typedef {{role: "notice", kind: "error" | "step-limit" | "stopped", text: string}} Notice
  * @typedef {SystemMessage | UserMessage | AssistantMessage | ToolMessage | Notice} Message
- * @typedef {{systemPrompt: string, messages: Message[], allowedTools: string[]}} Conversation
+ * @typedef {{systemPrompt: string, messages: Message[], allowedTools: string[],
+ *            attachments?: import("./attachments.js").Attachment[]}} Conversation  attachments: the
+ *            files attached in the chat, with their bytes; messages name them by id
  *
  * @typedef {(name: string, args: object, options: {onProgress: (progress: Progress) => void,
  *            signal?: AbortSignal}) => Promise<CallToolResult>} CallTool
@@ -116,7 +120,7 @@ export async function rerunToolCall({ conversation, message, tools, callTool, si
   } else if (!isObject(state.args)) {
     fail(message, badArgumentsText(names.toModel(tool.name) ?? tool.name, String(state.args), "not a JSON object"));
   } else {
-    await execute(message, tool, state.args, callTool, signal, changed);
+    await execute(message, tool, state.args, { callTool, signal, changed, files: conversation.attachments ?? [] });
   }
   changed();
   return { status: state.status };
@@ -134,6 +138,9 @@ export function wireMessages(conversation) {
   for (const message of conversation.messages) {
     if (message.role === "notice") continue;
     const { cloche: _, ...rest } = message;
+    // The model learns each attached file's id and name, never its bytes.
+    const attached = message.role === "user" ? message.cloche?.attachments : undefined;
+    if (attached?.length) rest.content = `${rest.content}\n\n${attachmentNote(attached)}`;
     // Some OpenAI-compatible servers refuse "" beside tool_calls; null is what the format specifies.
     if (rest.role === "assistant" && !rest.content && rest.tool_calls?.length) rest.content = null;
     wire.push(rest);
@@ -292,7 +299,8 @@ async function runToolCalls(run, calls, tools, names, callTool, approve) {
     } else if (!parsed.ok) {
       fail(message, badArgumentsText(modelName, raw(call), parsed.problem));
     } else if (await approved(run, message, tool, parsed.value, approve)) {
-      await execute(message, tool, parsed.value, callTool, run.signal, run.changed);
+      await execute(message, tool, parsed.value, { callTool, signal: run.signal, changed: run.changed,
+        files: run.conversation.attachments ?? [] });
     }
     run.changed();
   }
@@ -331,14 +339,21 @@ async function approved(run, message, tool, args, approve) {
 
 /**
  * Run the call and put its outcome on the message: the card's fields and the model's content.
+ * An attachment id given to a field that takes a file is replaced by the file's bytes here, for
+ * the call only: the card and the conversation keep the id.
  * @param {ToolMessage} message
  * @param {Tool} tool
  * @param {object} args
- * @param {CallTool} callTool
- * @param {AbortSignal | undefined} signal
- * @param {() => void} changed
+ * @param {{callTool: CallTool, signal: AbortSignal | undefined, changed: () => void,
+ *          files: import("./attachments.js").Attachment[]}} context
  */
-async function execute(message, tool, args, callTool, signal, changed) {
+async function execute(message, tool, args, { callTool, signal, changed, files }) {
+  const withFiles = substituteAttachments(args, tool.inputSchema, (id) => files.find((file) => file.id === id), files);
+  if (withFiles.problems.length) {
+    fail(message, `Error: ${withFiles.problems.join("; ")}. The call did not run.`);
+    return;
+  }
+  args = withFiles.args;
   const state = message.cloche;
   Object.assign(state, { status: "running", startedAt: Date.now(), elapsedMs: 0 });
   message.content = "";

@@ -7,6 +7,7 @@ import { newConversation } from "./conversations.js";
 import { toJSON, fromJSON, toMarkdown, exportFileName } from "./conversation-export.js";
 import { Runtimes } from "./runtime-manager.js";
 import { errorText } from "./error-text.js";
+import { newAttachmentId } from "./attachments.js";
 
 export const TOKEN_KEY = "cloche.relayToken";
 export const MODEL_KEY = "cloche.model";
@@ -21,7 +22,8 @@ const TICK_MS = 200;
  * @typedef {import("./runtime-manager.js").ListedTool} ListedTool
  * @typedef {import("./runtime-manager.js").PackageState} PackageState
  * @typedef {{state: "loading" | "ready" | "none" | "token" | "error", models: string[], message: string}} RelayState
- * @typedef {{tool: string, message: any | null, running: boolean}} ToolRun
+ * @typedef {{tool: string, message: any | null, running: boolean,
+ *            files?: import("./attachments.js").Attachment[]}} ToolRun
  * @typedef {object} AppState
  * @property {Registry | null} registry
  * @property {ListedTool[]} tools           every tool: registry.json's at once, then what workers offer
@@ -318,13 +320,22 @@ export class AppController {
   // --- the agent -------------------------------------------------------------------------------
 
   /**
-   * Send the user's message and run the agent until the model answers.
+   * Send the user's message, with any files attached to it, and run the agent until the model
+   * answers. The files are kept in the conversation; the message names them by id.
    * @param {string} text
+   * @param {{name: string, size: number, mediaType: string, base64?: string}[]} [files]
    */
-  async send(text) {
+  async send(text, files = []) {
     const conversation = this.state.current;
-    if (!conversation || !text.trim() || this.state.runningId || this.state.relay.state !== "ready") return;
-    conversation.messages.push({ role: "user", content: text });
+    const attached = files.filter((file) => typeof file.base64 === "string").map((file) => ({
+      id: newAttachmentId(), name: file.name, mediaType: file.mediaType, size: file.size,
+      base64: /** @type {string} */ (file.base64),
+    }));
+    if (!conversation || (!text.trim() && !attached.length) || this.state.runningId || this.state.relay.state !== "ready") return;
+    if (attached.length) conversation.attachments = [...conversation.attachments ?? [], ...attached];
+    conversation.messages.push(attached.length
+      ? { role: "user", content: text, cloche: { attachments: attached.map(({ base64: _, ...info }) => info) } }
+      : { role: "user", content: text });
     conversation.model = this.state.model;
     await this.#run(conversation, (signal) => runAgent({
       conversation, model: this.state.model, tools: this.state.tools, signal,
@@ -404,10 +415,12 @@ export class AppController {
 
   /**
    * Run the open tool with these arguments, by the user's hand: no approval prompt, and the
-   * outcome is shown like a chat card (progress, elapsed time, result or error).
+   * outcome is shown like a chat card (progress, elapsed time, result or error). Files chosen in
+   * the form come as attachments that the arguments name by id.
    * @param {object} args
+   * @param {import("./attachments.js").Attachment[]} [files]
    */
-  async runTool(args) {
+  async runTool(args, files = []) {
     const runner = this.state.runner;
     if (!runner || runner.running) return;
     /** @type {import("./agent-loop.js").ToolMessage} */
@@ -417,12 +430,12 @@ export class AppController {
     };
     const abort = new AbortController();
     this.runnerAbort = abort;
-    this.#set({ runner: { ...runner, message, running: true } });
+    this.#set({ runner: { ...runner, message, files, running: true } });
     this.#startTicking();
     try {
       // The agent loop's own way of running one call, on a conversation of that one call.
       await rerunToolCall({
-        conversation: { systemPrompt: "", messages: [message], allowedTools: [] }, message,
+        conversation: { systemPrompt: "", messages: [message], allowedTools: [], attachments: files }, message,
         tools: this.state.tools, signal: abort.signal,
         callTool: (name, callArgs, options) => this.callTool(name, callArgs, options),
         onChange: () => this.changed(),

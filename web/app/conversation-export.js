@@ -2,6 +2,7 @@
 // read or share. The import checks the file strictly, since it may have been edited by hand or
 // come from someone else, and says what is wrong and where. No DOM.
 import { titleOf } from "./conversations.js";
+import { ATTACHMENT_ID, describeAttachment } from "./attachments.js";
 
 export const EXPORT_FORMAT = "cloche-conversation";
 export const EXPORT_VERSION = 1;
@@ -73,6 +74,7 @@ export function fromJSON(text, options = {}) {
     model: optional(source, "model", "", "a string", (v) => typeof v === "string"),
     messages: checkMessages(source.messages),
     allowedTools: checkAllowedTools(optional(source, "allowedTools", [], "an array", Array.isArray)),
+    ...attachmentsOf(source),
     createdAt: optional(source, "createdAt", now, "a number", isFiniteNumber),
     updatedAt: now,
   };
@@ -103,6 +105,26 @@ function settle(conversation) {
 function firstUserText(conversation) {
   const first = conversation.messages.find((m) => m.role === "user" && typeof m.content === "string");
   return first ? first.content.trim() : "";
+}
+
+/**
+ * The files attached in the chat, kept with their bytes so that a tool can still get them.
+ * @param {Record<string, any>} source
+ * @returns {{attachments?: import("./attachments.js").Attachment[]}}
+ */
+function attachmentsOf(source) {
+  if (source.attachments === undefined) return {};
+  check(Array.isArray(source.attachments), "attachments", "an array", source.attachments);
+  /** @type {any[]} */ (source.attachments).forEach((file, i) => {
+    const at = `attachments[${i}]`;
+    check(isObject(file), at, "an object", file);
+    check(typeof file.id === "string" && ATTACHMENT_ID.test(file.id), `${at}.id`, "an id like att-0123abcd", file.id);
+    check(typeof file.name === "string", `${at}.name`, "a string", file.name);
+    check(typeof file.mediaType === "string", `${at}.mediaType`, "a string", file.mediaType);
+    check(Number.isInteger(file.size) && file.size >= 0, `${at}.size`, "a whole number from 0", file.size);
+    check(typeof file.base64 === "string", `${at}.base64`, "the file's bytes as base64 text", typeof file.base64);
+  });
+  return { attachments: source.attachments };
 }
 
 /** @param {unknown} list */
@@ -288,8 +310,11 @@ export function toMarkdown(conversation) {
  */
 function messageBlocks(message) {
   switch (message.role) {
-    case "user":
-      return ["**You**", closeFences(contentText(message.content))];
+    case "user": {
+      const files = message.cloche?.attachments ?? [];
+      const attached = files.map((/** @type {any} */ file) => `- 📎 ${plainText(describeAttachment(file))} (${file.id})`);
+      return ["**You**", closeFences(contentText(message.content)), ...(attached.length ? [attached.join("\n")] : [])];
+    }
     case "assistant":
       // A step that only called tools has no text: its tool messages follow.
       return typeof message.content === "string" && message.content.trim()

@@ -8,7 +8,8 @@ export const UNTITLED = "New conversation";
 
 /**
  * @typedef {{id: string, title: string, systemPrompt: string, model: string,
- *            messages: any[], allowedTools: string[], createdAt: number, updatedAt: number}} Conversation
+ *            messages: any[], allowedTools: string[], createdAt: number, updatedAt: number,
+ *            attachments?: import("./attachments.js").Attachment[]}} Conversation
  * @typedef {{id: string, title: string, updatedAt: number}} ConversationSummary
  */
 

@@ -14,6 +14,8 @@
 //     enum     options: [{value, label}] (an `enum`, a `const`, or an anyOf/oneOf of them)
 //     array    item: Field, minItems?, maxItems?, uniqueItems?
 //     object   fields: Field[]
+//     file     mediaType? (a string with `contentEncoding: "base64"`: the tool takes a file's bytes;
+//              see docs/python-tools.md, "Files")
 //     json     schema: JSON text for what a form cannot express (oneOf of objects, untyped values,
 //              tuples, `additionalProperties` maps, recursive `$ref`s)
 //   `$ref` (to "#", "#/$defs/..." or "#/definitions/...") and one-member `allOf` are resolved.
@@ -30,7 +32,9 @@
 //
 // toArguments(root, values) -> {arguments, errors}. Raw values: strings (or numbers) for text and
 //   numbers, booleans, option values for enums, arrays of raw items, objects of raw values, JSON
-//   text. A missing value (undefined or null) of an optional field is omitted, so the tool's
+//   text, and for files {id?, name, size, base64} (the chosen file: its attachment id is sent when
+//   it has one, for the host to put the bytes in its place, else its base64; a file over the size
+//   cap is refused) or base64 text. A missing value (undefined or null) of an optional field is omitted, so the tool's
 //   default applies. An emptied one ("", or [] for arrays) is omitted too, except where that would
 //   silently bring back a non-empty default: then it is sent as null when the field is nullable,
 //   else as "" or []. A required text without minLength may be "". errors
@@ -39,6 +43,8 @@
 //
 // fieldId(path) -> "arg-options-limit": a valid HTML id and CSS identifier, distinct per path.
 // Keys outside [A-Za-z0-9_] are written as "-" and their UTF-8 bytes in hex.
+
+import { sizeProblem } from "./attachments.js";
 
 /**
  * @typedef {Record<string, any>} Schema
@@ -63,7 +69,10 @@
  *           uniqueItems?: boolean}} ArrayField
  * @typedef {FieldBase & {kind: "object", fields: Field[]}} ObjectField
  * @typedef {FieldBase & {kind: "json", schema: Schema}} JsonField
- * @typedef {TextField | NumberField | BooleanField | EnumField | ArrayField | ObjectField | JsonField} Field
+ * @typedef {FieldBase & {kind: "file", mediaType?: string}} FileField
+ * @typedef {{name: string, size: number, base64: string, mediaType?: string, id?: string}} ChosenFile
+ * @typedef {TextField | NumberField | BooleanField | EnumField | ArrayField | ObjectField | JsonField
+ *           | FileField} Field
  * @typedef {{arguments: Record<string, unknown>, errors: Record<string, string>}} Converted
  */
 
@@ -124,6 +133,9 @@ function buildField(raw, name, path, required, root, seen) {
   const type = schema.type;
   if (json) return { ...base, kind: "json", schema };
   if (Array.isArray(schema.enum)) return { ...base, kind: "enum", options: enumOptions(schema) };
+  if (type === "string" && schema.contentEncoding === "base64") {
+    return { ...base, kind: "file", ...(typeof schema.contentMediaType === "string" ? { mediaType: schema.contentMediaType } : {}) };
+  }
   if (type === "string") {
     const constraints = pick(schema, ["minLength", "maxLength", "pattern", "format"]);
     return { ...base, kind: "text", multiline: isMultiline(schema, name), ...constraints };
@@ -353,7 +365,7 @@ function initialValue(field) {
     case "boolean": return false;
     case "array": return [];
     case "object": return initialValues(field.fields);
-    case "enum": return OMIT;
+    case "enum": case "file": return OMIT;
     default: return "";
   }
 }
@@ -368,7 +380,7 @@ function toRaw(field, value) {
   switch (field.kind) {
     case "text": case "number": return typeof value === "string" ? value : String(value);
     case "boolean": return Boolean(value);
-    case "enum": return value;
+    case "enum": case "file": return value;
     case "json": return JSON.stringify(value, null, 2);
     case "array": return Array.isArray(value) ? value.map((item) => toRaw(field.item, item)) : [];
     case "object": {
@@ -470,7 +482,23 @@ function convert(field, raw, path, errors) {
       if (!isPlainObject(raw)) return fail(errors, path, "Must be an object.");
       return convertObject(field.fields, raw, path, errors);
     case "json": return convertJson(field, raw, path, errors);
+    case "file": return convertFile(raw, path, errors);
   }
+}
+
+/**
+ * A chosen file becomes its base64 text; one over the size cap is refused before sending.
+ * @param {unknown} raw
+ * @param {Path} path
+ * @param {Record<string, string>} errors
+ */
+function convertFile(raw, path, errors) {
+  if (typeof raw === "string") return raw;
+  const file = /** @type {Partial<ChosenFile>} */ (isPlainObject(raw) ? raw : {});
+  const problem = sizeProblem(String(file.name ?? "The file"), Number(file.size ?? 0));
+  if (problem) return fail(errors, path, problem);
+  if (typeof file.base64 !== "string") return fail(errors, path, "Choose a file.");
+  return typeof file.id === "string" ? file.id : file.base64;
 }
 
 /**

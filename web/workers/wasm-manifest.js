@@ -54,10 +54,37 @@ function schemaProblems(schema, path) {
     problems.push(`${path}.required must be a list of strings`);
   }
   for (const [name, sub] of Object.entries(isObject(schema.properties) ? schema.properties : {})) {
-    const type = isObject(sub) ? sub.type : undefined;
-    for (const t of Array.isArray(type) ? type : type === undefined ? [] : [type]) {
-      if (!TYPES.has(t)) problems.push(`${path}.properties.${name}.type: unknown type '${t}'`);
+    problems.push(...subschemaProblems(sub, `${path}.properties.${name}`));
+  }
+  return problems;
+}
+
+/** Unknown type names and misused content keywords, here and in nested properties/items.
+ * @param {unknown} schema @param {string} path @returns {string[]} */
+function subschemaProblems(schema, path) {
+  if (!isObject(schema)) return [];
+  const problems = [];
+  const type = schema.type;
+  const types = Array.isArray(type) ? type : type === undefined || type === null ? [] : [type];
+  for (const t of types) {
+    if (!TYPES.has(t)) problems.push(`${path}.type: unknown type '${t}'`);
+  }
+  if ("contentEncoding" in schema && schema.contentEncoding !== "base64") {
+    problems.push(`${path}.contentEncoding must be "base64" (the only encoding supported)`);
+  }
+  if ("contentMediaType" in schema && typeof schema.contentMediaType !== "string") {
+    problems.push(`${path}.contentMediaType must be a string such as 'text/csv'`);
+  }
+  for (const key of ["contentEncoding", "contentMediaType"]) {
+    if (key in schema && !types.includes("string")) problems.push(`${path}.${key} needs "type": "string"`);
+  }
+  if (isObject(schema.properties)) {
+    for (const [name, sub] of Object.entries(schema.properties)) {
+      problems.push(...subschemaProblems(sub, `${path}.properties.${name}`));
     }
+  }
+  for (const key of ["items", "additionalProperties"]) {
+    problems.push(...subschemaProblems(schema[key], `${path}.${key}`));
   }
   return problems;
 }

@@ -1,6 +1,15 @@
 // A JSON Schema checker for the subset tool schemas use (the twin of cloche/_schema_subset.py):
 // type, properties, required, additionalProperties, items, enum, const, minimum, maximum,
-// minLength, maxLength, minItems, maxItems. Other keywords are ignored. DOM-free.
+// minLength, maxLength, minItems, maxItems, and contentEncoding "base64" (a file's bytes: the text
+// must be standard, padded base64). Other keywords are ignored. DOM-free.
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/; // and a multiple of 4 characters long
+export const BASE64_RULE = "expected the bytes base64-encoded (A-Z, a-z, 0-9, + and /, padded "
+  + "with = to a multiple of 4 characters, no spaces or line breaks)";
+
+/** Standard base64 with padding, as Python's `base64.b64decode(text, validate=True)` accepts it.
+ * @param {string} text */
+export const isBase64 = (text) => text.length % 4 === 0 && BASE64.test(text);
 
 /** @param {unknown} value */
 export function jsonTypeOf(value) {
@@ -60,6 +69,9 @@ export function checkSchema(schema, value, path = "") {
     }
     if (typeof schema.maxLength === "number" && length > schema.maxLength) {
       problems.push(`${where} must be at most ${schema.maxLength} characters long`);
+    }
+    if (schema.contentEncoding === "base64" && !isBase64(value)) {
+      problems.push(`${where} is not valid base64: ${BASE64_RULE}`);
     }
   }
   if (actual === "array") {

@@ -7,6 +7,9 @@ would, streaming, with the turns a test scripts in advance:
   turn. A turn is `{"text": "...", "tool_calls": [{"name": ..., "arguments": {...}}],
   "chunkDelayMs": 0, "hold": false}`; with `hold`, the stream sends its first chunk and waits for
   `POST /__release` (at most 30 s).
+- In a tool call's arguments, the string `"$ATTACHMENT"` stands for the first attachment id
+  (`att-` and 8 hex digits) the request's messages name, as a real model would copy it from the
+  page's note about attached files.
 - `GET /__requests` lists every chat request body received; `POST /__reset` forgets everything.
 - Any other GET is recorded as a hit (`GET /__hits`) and answered with a 1x1 PNG: pages that must
   not reach this origin are checked against that list.
@@ -18,6 +21,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import re
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -147,10 +151,18 @@ async def anthropic_stream(turn: dict[str, Any], model: str) -> AsyncIterator[by
     yield sse({"type": "message_stop"}, "message_stop")
 
 
+def with_attachment_ids(turn: dict[str, Any], messages: str) -> dict[str, Any]:
+    found = re.search(r"att-[0-9a-f]{8}", messages)
+    if not found or "tool_calls" not in turn:
+        return turn
+    text = json.dumps(turn["tool_calls"]).replace('"$ATTACHMENT"', json.dumps(found.group(0)))
+    return {**turn, "tool_calls": json.loads(text)}
+
+
 async def chat(request: Request) -> Response:
     body = await request.json()
     script.requests.append({"path": request.url.path, "body": body})
-    turn = script.next_turn()
+    turn = with_attachment_ids(script.next_turn(), json.dumps(body.get("messages", [])))
     if turn.get("hold"):
         # Cleared before the first chunk leaves, so a release sent once it arrived is never lost.
         script.release.clear()

@@ -57,7 +57,8 @@ export class App extends Component {
           <${RelayNotice} state=${state} actions=${actions} />
           <${Composer} running=${running} disabled=${!ready || (state.runningId !== null && !running)}
             placeholder=${ready ? "Message the model…" : "No model to talk to yet"}
-            onSend=${(/** @type {string} */ text) => actions.send(text)} onStop=${() => actions.stop()} />
+            onSend=${(/** @type {string} */ text, /** @type {any[]} */ files) => actions.send(text, files)}
+            onStop=${() => actions.stop()} />
         </main>
         <aside id="tools-panel" class="side right">
           <${RuntimePanel} state=${state} actions=${actions} />

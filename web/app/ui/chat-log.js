@@ -1,6 +1,8 @@
 // The conversation: the user's messages, the model's answers as sanitized Markdown (streaming as
 // they arrive), a card for every tool call, and notices (stopped, errors, the step limit).
+import { describeAttachment } from "../attachments.js";
 import { html } from "./html.js";
+import { Paperclip } from "./icons.js";
 import { markdownToHtml } from "./markdown.js";
 import { ToolCard } from "./tool-card.js";
 import { approvalReason } from "../approval-policy.js";
@@ -20,7 +22,12 @@ export function ChatLog({ state, actions }) {
     <ol class="chat-log" aria-label="Conversation" aria-live="polite" aria-busy=${running ? "true" : "false"}>
       ${messages.map((message, index) => {
         if (message.role === "user") {
-          return html`<li class="message user" key=${index}><span class="who">You</span><p>${message.content}</p></li>`;
+          const files = message.cloche?.attachments ?? [];
+          return html`<li class="message user" key=${index}><span class="who">You</span>
+            ${message.content ? html`<p>${message.content}</p>` : null}
+            ${files.length ? html`<ul class="attached" aria-label="Attached files">
+              ${files.map((/** @type {any} */ file) => html`<li class="attachment-chip" title=${`id ${file.id}`}><${Paperclip} /> ${describeAttachment(file)}</li>`)}
+            </ul>` : null}</li>`;
         }
         if (message.role === "assistant") {
           const calls = (message.tool_calls ?? []).map((/** @type {any} */ c) => results.get(c.id)).filter(Boolean);
@@ -32,7 +39,7 @@ export function ChatLog({ state, actions }) {
                 dangerouslySetInnerHTML=${{ __html: markdownToHtml(message.content || "") }}></div>` : null}
               ${streaming && !message.content ? html`<p class="thinking">Thinking…</p>` : null}
               ${calls.map((/** @type {any} */ call) => html`<${ToolCard} key=${call.tool_call_id}
-                message=${call} now=${state.now} actions=${actions}
+                message=${call} now=${state.now} actions=${actions} files=${state.current?.attachments ?? []}
                 awaitingApproval=${call.cloche?.status === "approval" && actions.approvals.has(call.tool_call_id)}
                 reason=${approvalReason(state.tools.find((t) => t.name === call.cloche?.tool) ?? {})}
                 canRerun=${!state.runningId && state.tools.some((t) => t.name === call.cloche?.tool)} />`)}

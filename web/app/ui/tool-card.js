@@ -1,5 +1,7 @@
 // A tool call in the conversation: name, arguments, live progress and elapsed time, the result or
 // the error, the approval prompt when the call waits for one, and a button to run it again.
+import { describeAttachment } from "../attachments.js";
+import { Paperclip } from "./icons.js";
 import { html } from "./html.js";
 
 const FINISHED = new Set(["ok", "error", "denied", "stopped"]);
@@ -20,9 +22,10 @@ const pretty = (value) => JSON.stringify(value, null, 2);
 
 /**
  * @param {{message: any, now: number, awaitingApproval: boolean, canRerun: boolean, forceOpen?: boolean,
- *          reason: string, actions: import("../app-controller.js").AppController}} props
+ *          reason: string, actions: import("../app-controller.js").AppController,
+ *          files?: import("../attachments.js").AttachmentInfo[]}} props
  */
-export function ToolCard({ message, now, awaitingApproval, canRerun, forceOpen, reason, actions }) {
+export function ToolCard({ message, now, awaitingApproval, canRerun, forceOpen, reason, actions, files = [] }) {
   const call = message.cloche ?? {};
   const status = call.status ?? "pending";
   const finished = FINISHED.has(status);
@@ -45,7 +48,7 @@ export function ToolCard({ message, now, awaitingApproval, canRerun, forceOpen, 
       ${awaitingApproval ? html`<${Approval} message=${message} reason=${reason} actions=${actions} />` : null}
       <div class="tool-body">
         <h4>Arguments</h4>
-        <${Arguments} args=${call.args} />
+        <${Arguments} args=${call.args} files=${files} />
         ${finished ? html`<${Outcome} call=${call} content=${message.content} />` : null}
         ${finished && canRerun ? html`
           <button type="button" class="secondary rerun" onClick=${() => actions.rerun(message.tool_call_id)}>
@@ -55,11 +58,15 @@ export function ToolCard({ message, now, awaitingApproval, canRerun, forceOpen, 
     </details>`;
 }
 
+/** Longer argument text is cut in the card (a file's base64 given directly, say). */
+const SHOWN_CHARACTERS = 4_000;
+
 /**
- * Arguments as a person reads them: each field by name, text as it is (code keeps its lines).
- * @param {{args: any}} props
+ * Arguments as a person reads them: each field by name, text as it is (code keeps its lines), an
+ * attachment id as the file it names, and very long text cut.
+ * @param {{args: any, files: import("../attachments.js").AttachmentInfo[]}} props
  */
-function Arguments({ args }) {
+function Arguments({ args, files }) {
   if (args === null || typeof args !== "object" || Array.isArray(args)) {
     return html`<pre class="tool-args">${typeof args === "string" ? args : pretty(args)}</pre>`;
   }
@@ -69,8 +76,21 @@ function Arguments({ args }) {
     <dl class="tool-args">
       ${entries.map(([name, value]) => html`
         <dt>${name}</dt>
-        <dd><pre>${typeof value === "string" ? value : pretty(value)}</pre></dd>`)}
+        <dd>${argumentValue(value, files)}</dd>`)}
     </dl>`;
+}
+
+/**
+ * @param {unknown} value
+ * @param {import("../attachments.js").AttachmentInfo[]} files
+ */
+function argumentValue(value, files) {
+  const file = typeof value === "string" ? files.find((f) => f.id === value) : undefined;
+  if (file) return html`<span class="attachment-chip" title=${`id ${file.id}`}><${Paperclip} /> ${describeAttachment(file)}</span>`;
+  const text = typeof value === "string" ? value : pretty(value);
+  if (text.length <= SHOWN_CHARACTERS) return html`<pre>${text}</pre>`;
+  return html`<pre>${text.slice(0, SHOWN_CHARACTERS)}</pre>
+    <p class="tool-note none">… and ${(text.length - SHOWN_CHARACTERS).toLocaleString("en")} more characters</p>`;
 }
 
 /** @param {{progress?: {progress: number, total?: number, message?: string}}} props */

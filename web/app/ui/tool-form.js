@@ -3,11 +3,14 @@
 // and Run (or Stop while it runs).
 import { html, Component } from "./html.js";
 import { formFields, initialValues, toArguments, fieldId } from "../schema-form.js";
+import { readChosenFile } from "./read-file.js";
+import { sizeProblem, describeAttachment, newAttachmentId } from "../attachments.js";
 
 /**
  * @typedef {import("../schema-form.js").Field} Field
  * @typedef {{tool: {name: string, inputSchema: any}, running: boolean,
- *            onRun: (args: object) => void, onStop: () => void}} ToolFormProps
+ *            onRun: (args: object, files: import("../attachments.js").Attachment[]) => void,
+ *            onStop: () => void}} ToolFormProps
  * @typedef {{values: any, errors: Record<string, string>}} ToolFormState
  */
 
@@ -54,6 +57,18 @@ export class ToolForm extends Component {
     this.state = { values: initialValues(this.root), errors: {} };
   }
 
+  /** @type {Map<string, import("../attachments.js").Attachment>} the files chosen in this form, by id */
+  files = new Map();
+
+  /** @param {File} file */
+  choose = async (file) => {
+    const read = await readChosenFile(file);
+    if (typeof read.base64 !== "string") return read;
+    const attachment = { ...read, base64: read.base64, id: newAttachmentId(this.files.keys()) };
+    this.files.set(attachment.id, attachment);
+    return attachment;
+  };
+
   /**
    * @param {(string | number)[]} path
    * @param {any} value
@@ -78,7 +93,9 @@ export class ToolForm extends Component {
       /** @type {HTMLElement | null} */ (first)?.focus();
       return;
     }
-    this.props.onRun(args);
+    // Chosen files travel as attachments: the arguments name them by id, and the host puts each
+    // file's bytes in its place for the call, so the result card shows a name, not the bytes.
+    this.props.onRun(args, [...this.files.values()]);
   };
 
   render() {
@@ -89,7 +106,7 @@ export class ToolForm extends Component {
       <form class="tool-form" onSubmit=${this.onSubmit} novalidate aria-label=${`Arguments of ${tool.name}`}>
         ${this.root.fields.length
           ? this.root.fields.map((field) => html`<${FieldControl} field=${field} path=${[field.name]}
-              values=${values} errors=${errors} set=${this.set} />`)
+              values=${values} errors=${errors} set=${this.set} choose=${this.choose} />`)
           : html`<p class="tool-note none">This tool takes no arguments.</p>`}
         ${count ? html`<p class="form-errors" role="alert">
           ${count === 1 ? "One value needs fixing" : `${count} values need fixing`} before the tool can run.</p>` : null}
@@ -104,9 +121,10 @@ export class ToolForm extends Component {
 
 /**
  * @param {{field: Field, path: (string | number)[], values: any, errors: Record<string, string>,
- *          set: (path: (string | number)[], value: any) => void, label?: string}} props
+ *          set: (path: (string | number)[], value: any) => void, label?: string,
+ *          choose: (file: File) => Promise<object>}} props
  */
-function FieldControl({ field, path, values, errors, set, label }) {
+function FieldControl({ field, path, values, errors, set, label, choose }) {
   const id = fieldId(path);
   const error = errors[path.join(".")];
   const value = valueAt(values, path);
@@ -126,7 +144,7 @@ function FieldControl({ field, path, values, errors, set, label }) {
         <legend>${caption}</legend>
         ${help}
         ${field.fields.map((child) => html`<${FieldControl} field=${child} path=${[...path, child.name]}
-          values=${values} errors=${errors} set=${set} />`)}
+          values=${values} errors=${errors} set=${set} choose=${choose} />`)}
         ${message}
       </fieldset>`;
   }
@@ -140,7 +158,7 @@ function FieldControl({ field, path, values, errors, set, label }) {
           ${items.map((_, index) => html`
             <li key=${index}>
               <${FieldControl} field=${field.item} path=${[...path, index]} values=${values} errors=${errors}
-                set=${set} label=${`${title} ${index + 1}`} />
+                set=${set} choose=${choose} label=${`${title} ${index + 1}`} />
               <button type="button" class="secondary remove" aria-label=${`Remove ${title} ${index + 1}`}
                 onClick=${() => set(path, items.filter((__, i) => i !== index))}>Remove</button>
             </li>`)}
@@ -162,7 +180,18 @@ function FieldControl({ field, path, values, errors, set, label }) {
       </div>`;
   }
   let control;
-  if (field.kind === "enum") {
+  if (field.kind === "file") {
+    const chosen = value && typeof value === "object" ? value : null;
+    const tooBig = chosen && sizeProblem(chosen.name, chosen.size);
+    control = html`
+      <input type="file" ...${common} accept=${field.mediaType}
+        onChange=${async (/** @type {Event} */ e) => {
+          const file = /** @type {HTMLInputElement} */ (e.currentTarget).files?.[0];
+          set(path, file ? await choose(file) : undefined);
+        }} />
+      ${chosen ? html`<p class="chosen-file">${describeAttachment(chosen)}</p>` : null}
+      ${tooBig && !error ? html`<p class="field-error" role="alert">${tooBig}</p>` : null}`;
+  } else if (field.kind === "enum") {
     control = html`
       <select ...${common} value=${value === undefined ? "" : JSON.stringify(value)}
         onChange=${(/** @type {Event} */ e) => { const v = text(e); set(path, v === "" ? undefined : JSON.parse(v)); }}>

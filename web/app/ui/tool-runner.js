@@ -38,10 +38,12 @@ export class ToolRunner extends Component {
               ? `Its runtime is unavailable: ${worker.message}` : "Its runtime is starting: a run waits for it."}</p>`
           : null}
         ${tool ? html`<${ToolForm} key=${tool.name} tool=${tool} running=${runner.running}
-          onRun=${(/** @type {object} */ args) => actions.runTool(args)} onStop=${() => actions.stopTool()} />`
+          onRun=${(/** @type {object} */ args, /** @type {any[]} */ files) => actions.runTool(args, files)}
+          onStop=${() => actions.stopTool()} />`
           : html`<p class="tool-note">No tool named ${runner.tool} is offered any more.</p>`}
         ${runner.message ? html`<div class="runner-outcome" aria-live="polite">
           <${ToolCard} message=${runner.message} now=${state.now} actions=${actions} forceOpen=${true}
+            files=${runner.files ?? []}
             awaitingApproval=${false} canRerun=${false} reason="" />
         </div>` : null}
       </dialog>`;

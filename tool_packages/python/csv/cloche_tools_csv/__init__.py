@@ -74,24 +74,28 @@ class CsvSummary(TypedDict):
 
 @tool(title="CSV summary", read_only=True, idempotent=True, open_world=False)
 def summary(
-    text: str,
+    text: str | None = None,
+    file: Annotated[bytes | None, Field(media_type="text/csv")] = None,
     delimiter: Literal[",", ";", "\t", "|"] | None = None,
     has_header: bool = True,
     top: Annotated[int, Field(minimum=0, maximum=50)] = 5,
 ) -> CsvSummary:
     """Summarise CSV data: row count, and per column its type, missing values, distinct values,
-    min/max, mean, median, standard deviation and most frequent values.
+    min/max, mean, median, standard deviation and most frequent values. Give the CSV as text or
+    as a file.
 
     Args:
         text: The CSV text.
+        file: The CSV file, instead of text.
         delimiter: The cell separator; detected from the text when left out.
         has_header: Whether the first row holds the column names.
         top: How many of the most frequent values to list per column.
     """
+    text = _one_input(text, file)
     delimiter = delimiter or _sniff(text)
     rows = [row for row in csv.reader(io.StringIO(text), delimiter=delimiter) if row]
     if not rows:
-        raise ToolError("the text holds no CSV rows")
+        raise ToolError(f"the {'text' if file is None else 'file'} holds no CSV rows")
     header = rows.pop(0) if has_header else []
     width = len(header) if has_header else len(rows[0]) if rows else 0
     ragged = sum(1 for row in rows if len(row) != width)
@@ -102,6 +106,23 @@ def summary(
         cells = [row[index].strip() if index < len(row) else "" for row in rows]
         columns.append(_column(name, cells, top))
     return {"rows": len(rows), "delimiter": delimiter, "ragged_rows": ragged, "columns": columns}
+
+
+def _one_input(text: str | None, file: bytes | None) -> str:
+    """The CSV text, from `text` or decoded from `file`; exactly one must be given."""
+    if text is not None and file is not None:
+        raise ToolError("give either text or file, not both")
+    if text is not None:
+        return text
+    if file is None:
+        raise ToolError("give the CSV as text, or as a file")
+    try:
+        return file.decode("utf-8-sig")  # a spreadsheet's "CSV UTF-8" starts with a BOM
+    except UnicodeDecodeError as error:
+        raise ToolError(
+            f"the file is not UTF-8 text (byte {file[error.start]:#04x} at offset {error.start});"
+            " export it as UTF-8 CSV (or pass the CSV as text)"
+        ) from None
 
 
 def _sniff(text: str) -> str:
