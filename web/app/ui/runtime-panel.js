@@ -68,6 +68,7 @@ class ToolList extends Component {
   render() {
     const { state, actions } = this.props;
     const words = this.state.query.toLowerCase().split(/\s+/).filter(Boolean);
+    const available = state.packages.filter((p) => p.state === "available");
     const matches = state.tools.filter((tool) => {
       const haystack = `${tool.name} ${tool.title ?? ""} ${tool.description ?? ""}`.toLowerCase();
       return words.every((word) => haystack.includes(word));
@@ -87,6 +88,9 @@ class ToolList extends Component {
           value=${this.state.query}
           onInput=${(/** @type {Event} */ e) => this.setState({ query: /** @type {HTMLInputElement} */ (e.currentTarget).value })} />
         ${matches.length ? null : html`<p class="tool-note none">No tool matches “${this.state.query}”.</p>`}
+        ${available.length ? html`<p class="tool-note none more-packages">
+          ${available.length === 1 ? "One more package" : `${available.length} more packages`} can be installed:
+          see <a href="#runtimes">Runtimes</a>.</p>` : null}
         <ul id="tool-list" class="tool-list">
           ${[...runtimes].filter(([, packages]) => packages.size).map(([runtime, packages]) => html`
             <li class="runtime-group" key=${runtime}>
