@@ -172,10 +172,17 @@ export class Runtimes {
     await this.#change(name, "installing", async () => {
       const spec = this.specs.get(worker);
       if (!spec) {
-        // An isolated package: its own worker, started with it.
+        // An isolated package: its own worker, started with it; gone again if it cannot start.
         this.loaded.add(name);
         const own = /** @type {WorkerSpec} */ (isolatedWorkerSpec(registry, this.baseURL, name));
-        await this.#startWorker(own);
+        try {
+          await this.#startWorker(own);
+        } catch (error) {
+          this.loaded.delete(name);
+          this.#forgetWorker(own.name);
+          throw error;
+        }
+        this.#remember(name, true);
         return;
       }
       await this.#whenStarted(worker);
@@ -190,8 +197,8 @@ export class Runtimes {
         spec.options.packages = [...spec.options.packages, name];
       }
       this.loaded.add(name);
+      this.#remember(name, true);
     });
-    this.#remember(name, true);
   }
 
   /**
@@ -212,21 +219,28 @@ export class Runtimes {
         const url = manifestURL(/** @type {any} */ ((registry.wasmPackages ?? []).find((p) => p.name === name)), this.baseURL);
         spec.options.manifests = spec.options.manifests.filter((/** @type {string} */ m) => m !== url);
         this.loaded.delete(name);
+        this.#remember(name, false);
         return;
       }
+      // Removed for good from here on, even if the restart below fails (Retry starts it again).
       this.loaded.delete(name);
       spec.options.packages = spec.options.packages.filter((/** @type {string} */ p) => p !== name);
+      this.#remember(name, false);
       await this.host.removeWorker(worker);
       if (spec.name === "python-tools") {
         await this.#startWorker(spec);
         return;
       }
       // An isolated package's own worker goes with it.
-      this.specs.delete(worker);
-      this.starting.delete(worker);
-      this.workers = Object.fromEntries(Object.entries(this.workers).filter(([w]) => w !== worker));
+      this.#forgetWorker(worker);
     });
-    this.#remember(name, false);
+  }
+
+  /** @param {string} worker */
+  #forgetWorker(worker) {
+    this.specs.delete(worker);
+    this.starting.delete(worker);
+    this.workers = Object.fromEntries(Object.entries(this.workers).filter(([w]) => w !== worker));
   }
 
   #registry() {
@@ -271,7 +285,7 @@ export class Runtimes {
 
   /** @param {string} worker */
   async #whenStarted(worker) {
-    await this.starting.get(worker);
+    await this.starting.get(worker)?.catch(() => {});  // a failed start is reported below
     if (this.workers[worker]?.state === "failed") {
       throw new Error(`its worker failed to start (${this.workers[worker].message}); use Retry first`);
     }
