@@ -2,16 +2,21 @@
 
 The worker's JavaScript hands every message from its MessagePort to `PythonWorker.handle` as JSON
 text and posts back the JSON text it returns; whatever the server sends on its own goes through
-`send`. Only strings cross the boundary. Installing is injected (micropip in Pyodide, a fake in
-tests), so all of this runs under CPython too.
+`send`. Only strings cross the boundary. The worker has no network: `cloche/install` carries the
+wheels' bytes, which the page's host read from the dist and checked against the lock's sha256.
+Installing is injected (micropip from the worker's file system in Pyodide, a fake in tests), so all
+of this runs under CPython too.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import importlib
 import re
 from collections.abc import Awaitable, Callable
 from importlib.metadata import PackageNotFoundError, distribution
+from pathlib import Path
 from typing import Any
 
 from ._jsonrpc import INVALID_PARAMS, RpcError
@@ -19,82 +24,99 @@ from .discovery import discover
 from .server import McpServer, Send
 
 Installer = Callable[[list[str]], Awaitable[None]]
-# A wheel file name starts with its distribution name: name-version-...whl
-_WHEEL_NAME = re.compile(r"([A-Za-z0-9_.]+)-\d[^/]*\.whl$")
-_REQUIREMENT_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:[<>=!~;\[].*)?$")
+# name-version(-build)?-python-abi-platform.whl, nothing that could be a path.
+_WHEEL_FILE = re.compile(r"([A-Za-z0-9_.]+)-\d[A-Za-z0-9_.!+]*(?:-[A-Za-z0-9_.]+){3,4}\.whl")
+WHEEL_DIR = Path("/tmp/cloche-wheels")
 
 
 def canonical_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-async def micropip_install(requirements: list[str]) -> None:
-    """Install with micropip from the dist's lock or same-origin wheel URLs, never an index."""
+async def micropip_install(paths: list[str]) -> None:
+    """Install wheel files already in the worker's file system: micropip reads `emfs:` paths
+    without any network (the worker has none), and their dependencies come the same way."""
     import micropip  # type: ignore[import-not-found]  # only inside Pyodide
 
-    await micropip.install(requirements, index_urls=[])
+    await micropip.install([f"emfs:{path}" for path in paths], deps=False)
 
 
 class PythonWorker:
     """An MCP server over every tool installed now, growing with `cloche/install`."""
 
-    def __init__(self, send: Send, origin: str, install: Installer = micropip_install) -> None:
+    def __init__(
+        self, send: Send, install: Installer = micropip_install, wheel_dir: Path = WHEEL_DIR
+    ) -> None:
         found = discover()
         self.server = McpServer(found.tools, send=send, name="cloche-python")
         self.problems = [str(problem) for problem in found.problems]
-        self.origin = origin.rstrip("/")
         self._install = install
+        self.wheel_dir = wheel_dir
         self.server.add_method("cloche/install", self._install_method)
 
     async def handle(self, message_json: str) -> str | None:
         return await self.server.handle_async(message_json)
 
-    def distribution_of(self, requirement: str) -> str:
-        """The distribution a requirement names; a URL must be a wheel on the page's origin."""
-        if "://" in requirement or requirement.startswith("/"):
-            url = self.origin + requirement if requirement.startswith("/") else requirement
-            if not url.startswith(self.origin + "/"):
+    def _wheels(self, params: dict[str, Any]) -> list[tuple[str, str, bytes]]:
+        """(distribution, file name, bytes) of each wheel the host sent, checked."""
+        wheels = params.get("wheels")
+        if "requirements" in params or not (isinstance(wheels, list) and wheels):
+            raise RpcError(
+                INVALID_PARAMS,
+                "cloche/install takes the wheels themselves, {wheels: [{fileName, base64}]}: "
+                "the worker fetches nothing. The page's host reads them from the dist and checks "
+                "their sha256 against its lock (docs/worker-protocol.md)",
+            )
+        out = []
+        for index, wheel in enumerate(wheels):
+            name = wheel.get("fileName") if isinstance(wheel, dict) else None
+            data = wheel.get("base64") if isinstance(wheel, dict) else None
+            match = _WHEEL_FILE.fullmatch(name) if isinstance(name, str) else None
+            if not match:
                 raise RpcError(
                     INVALID_PARAMS,
-                    f"{requirement}: only wheels from this page's origin ({self.origin}) may be "
-                    "installed; copy the wheel into the dist or install it by name",
+                    f"wheels[{index}].fileName must be a wheel file name, got {name!r}",
                 )
-            match = _WHEEL_NAME.search(url.split("?")[0])
-            if not match:
-                raise RpcError(INVALID_PARAMS, f"{requirement}: a URL must name a .whl file")
-            return canonical_name(match.group(1))
-        match = _REQUIREMENT_NAME.match(requirement.strip())
-        if not match:
-            raise RpcError(INVALID_PARAMS, f"{requirement!r} is not a package name or wheel URL")
-        return canonical_name(match.group(1))
+            try:
+                content = base64.b64decode(data if isinstance(data, str) else "", validate=True)
+            except binascii.Error as error:
+                raise RpcError(
+                    INVALID_PARAMS, f"wheels[{index}].base64 ({name}) is not valid base64: {error}"
+                ) from None
+            if not content:
+                raise RpcError(INVALID_PARAMS, f"wheels[{index}].base64 ({name}) is empty")
+            out.append((canonical_name(match.group(1)), match.group(0), content))
+        return out
 
     async def _install_method(self, params: dict[str, Any]) -> dict[str, Any]:
-        requirements = params.get("requirements")
-        if not (
-            isinstance(requirements, list)
-            and requirements
-            and all(isinstance(r, str) and r for r in requirements)
-        ):
-            raise RpcError(INVALID_PARAMS, "requirements must be a non-empty list of strings")
-        names = [self.distribution_of(r) for r in requirements]
-        urls = [self.origin + r if r.startswith("/") else r for r in requirements]
+        wheels = self._wheels(params)
+        names = [name for name, _, _ in wheels]
+        self.wheel_dir.mkdir(parents=True, exist_ok=True)
+        paths: list[str] = []
+        for name, file_name, content in wheels:
+            if _installed(name):
+                continue  # a dependency the worker already has
+            target = self.wheel_dir / file_name
+            target.write_bytes(content)
+            paths.append(str(target))
         try:
-            await self._install(urls)
+            if paths:
+                await self._install(paths)
         except Exception as error:
             raise RpcError(
-                INVALID_PARAMS, f"installing {', '.join(requirements)} failed: {error}"
+                INVALID_PARAMS, f"installing {', '.join(names)} failed: {error}"
             ) from None
+        finally:
+            for written in paths:
+                Path(written).unlink(missing_ok=True)
         importlib.invalidate_caches()
-        # micropip returns without error when the lock names a wheel whose file is missing: check.
-        for requirement, name in zip(requirements, names, strict=True):
-            try:
-                distribution(name)
-            except PackageNotFoundError:
+        for name in names:
+            if not _installed(name):
                 raise RpcError(
                     INVALID_PARAMS,
-                    f"{requirement}: the install reported success but {name} is not installed; "
-                    "its wheel is probably missing from the dist (rebuild it with `cloche build`)",
-                ) from None
+                    f"{name}: the install reported success but {name} is not installed; "
+                    "its wheel is probably not a valid wheel of that name",
+                )
         return {"packages": names, "tools": self._add_new_tools(names)}
 
     def _add_new_tools(self, names: list[str]) -> list[str]:
@@ -113,3 +135,11 @@ class PythonWorker:
                     self.server.add_tool(tool)
                     added.append(tool.name)
         return added
+
+
+def _installed(name: str) -> bool:
+    try:
+        distribution(name)
+    except PackageNotFoundError:
+        return False
+    return True

@@ -20,6 +20,7 @@ from cloche import __version__
 from .page_policy import PagePolicy
 from .relay import OpenAIErrorMiddleware, Relay, RelayConfig
 from .static import DistFiles
+from .worker_policy import WorkerPolicyMiddleware, dist_wheels
 
 # Cross-origin isolation (COOP + COEP) lets the page and its workers use SharedArrayBuffer, which
 # Pyodide's interrupt buffer needs to stop a busy tool.
@@ -87,8 +88,8 @@ def create_app(
                 expose_headers=["Retry-After"],
             ),
         )
-    # The CSP goes on every response, not only on HTML: a worker's policy comes from its own
-    # script's response, so this is what closes the network of tool code in the workers.
+    # The CSP goes on every response, not only on HTML; worker scripts get a stricter one of their
+    # own (worker_policy.py), since a worker's policy comes from its own script's response.
     headers = [*SECURITY_HEADERS, *(page_policy or PagePolicy()).headers()]
     return Starlette(
         routes=[
@@ -96,6 +97,9 @@ def create_app(
             Mount("/v1", routes=relay.routes, middleware=relay_middleware),
             Mount("/", DistFiles(directory=dist, html=True)),
         ],
-        middleware=[Middleware(SecurityHeadersMiddleware, headers=headers)],
+        middleware=[
+            Middleware(SecurityHeadersMiddleware, headers=headers),
+            Middleware(WorkerPolicyMiddleware, wheels=dist_wheels(dist)),
+        ],
         lifespan=lifespan,
     )

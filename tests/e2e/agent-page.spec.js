@@ -121,10 +121,10 @@ for (const { name, viewport, scheme } of [
     await expect(page.locator(".message.assistant").last()).toContainText("9592");
     await page.screenshot({ path: `${SHOTS}/agent-${name}.png` });
     if (name === "phone") {
-      await page.getByRole("button", { name: "Tools" }).click();
+      await page.getByRole("button", { name: "Tools", exact: true }).click();
       await expect(page.locator("#tools-panel")).toBeVisible();
       await page.screenshot({ path: `${SHOTS}/agent-phone-tools.png` });
-      await page.getByRole("button", { name: "Tools" }).click();
+      await page.getByRole("button", { name: "Tools", exact: true }).click();
       await page.getByRole("button", { name: "Conversations" }).click();
       await expect(page.getByRole("navigation", { name: "Conversations" })).toBeVisible();
       await page.screenshot({ path: `${SHOTS}/agent-phone-conversations.png` });

@@ -4,7 +4,7 @@ import { test, expect } from "@playwright/test";
 import {
   openAgent, scriptModel, modelRequests, sendMessage, toolCard, openCard, releaseModel,
 } from "./support/agent.js";
-import { serveFixtures } from "./support/host.js";
+import { serveFixtures, installWheels, conformanceWheel } from "./support/host.js";
 
 const SHOTS = "test-output/screenshots";
 const PROGRESS_CODE = "import asyncio\nfor i in range(4):\n    progress(i + 1, 4, f'step {i + 1} of 4')\n" +
@@ -106,8 +106,7 @@ test("Stop ends a busy python.run; the card says so and the next call on that wo
 test("a tool that declares no annotations asks first, and a denial is told to the model", async ({ page }) => {
   await serveFixtures(page);
   await openAgent(page);
-  await page.evaluate(() => window.cloche.host.request("python-tools", "cloche/install",
-    { requirements: ["/__fixtures__/cloche_conformance_tools-1.0-py3-none-any.whl"] }, { replay: true }));
+  await installWheels(page, [conformanceWheel()], { host: "cloche.host" });
   await expect(page.locator("#tool-list")).toContainText("conformance.count");
   await scriptModel([
     { tool_calls: [{ name: "conformance_count", arguments: { to: 3 } }] },

@@ -1,7 +1,7 @@
 // The official @modelcontextprotocol/sdk Client, unchanged, over Cloche's MessagePortTransport to
 // the real Python worker: initialize, list, call, progress, cancel.
 import { test, expect } from "@playwright/test";
-import { serveFixtures } from "./support/host.js";
+import { serveFixtures, conformanceWheel } from "./support/host.js";
 
 // The SDK's validator (ajv) compiles schemas with `new Function`, which the page's CSP refuses; the
 // SDK client is a test harness here, never part of the app, so only its page skips the CSP.
@@ -10,8 +10,9 @@ test.use({ bypassCSP: true });
 test("the official MCP SDK client drives the Python worker through MessagePortTransport", async ({ page }) => {
   await serveFixtures(page);
   await page.goto("/healthz");
-  const outcome = await page.evaluate(async () => {
+  const outcome = await page.evaluate(async (wheel) => {
     const { Client, ResultSchema } = await import("/__fixtures__/mcp-sdk-client.js");
+    const { wheelsFor } = await import("/app/wheel-source.js");
     const { MessagePortTransport } = await import("/app/transports.js");
     const { spawnModuleWorker } = await import("/app/worker-spawn.js");
     const handle = spawnModuleWorker({
@@ -22,8 +23,9 @@ test("the official MCP SDK client drives the Python worker through MessagePortTr
     await client.connect(new MessagePortTransport(handle.port));
     const server = client.getServerVersion();
 
-    const install = await client.request({ method: "cloche/install",
-      params: { requirements: ["/__fixtures__/cloche_conformance_tools-1.0-py3-none-any.whl"] } }, ResultSchema);
+    // The worker fetches nothing: the page reads the wheel, checks its sha256 and sends its bytes.
+    const wheels = await wheelsFor([wheel], { baseURL: location.href });
+    const install = await client.request({ method: "cloche/install", params: { wheels } }, ResultSchema);
     const tools = (await client.listTools()).tools.map((/** @type {any} */ t) => t.name);
 
     const stats = await client.callTool({ name: "text.stats", arguments: { text: "Hello there, world." } });
@@ -44,7 +46,7 @@ test("the official MCP SDK client drives the Python worker through MessagePortTr
     await client.close();
     handle.terminate();
     return { server, install, tools, stats, progress, counted, cancelled, seen, invalid };
-  });
+  }, conformanceWheel());
 
   expect(outcome.server.name).toBe("cloche-python");
   expect(outcome.install.packages).toEqual(["cloche-conformance-tools"]);

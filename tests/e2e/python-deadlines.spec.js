@@ -1,6 +1,6 @@
 // Deadlines hold against Python tools that never return, and only the guilty worker pays.
 import { test, expect } from "@playwright/test";
-import { startHost, callTool } from "./support/host.js";
+import { startHost, callTool, installWheels } from "./support/host.js";
 
 const RequestTimeout = -32001;
 
@@ -43,23 +43,22 @@ test("a loop that swallows the interrupt is terminated, replaced, and others kee
 test("a tool package installed at runtime appears through tools/list_changed", async ({ page }) => {
   await startHost(page, { packagesOf: { "python-tools": [] } });
   expect(await page.evaluate(() => window.host.tools.map((t) => t.name))).toEqual([]);
-  const installed = await page.evaluate(async () => {
-    const changed = new Promise((resolve) => { window.host.onToolsChanged = resolve; });
-    const result = await window.host.request("python-tools", "cloche/install",
-      { requirements: ["cloche-tools-text", "/cloche_tools_csv-0.1.0-py3-none-any.whl"] }, { replay: true });
-    await changed;
-    return result;
-  });
+  const changed = page.evaluate(() => new Promise((resolve) => { window.host.onToolsChanged = resolve; }));
+  const installed = await installWheels(page, ["cloche-tools-text", "cloche-tools-csv"]);
+  await changed;
   expect(installed.packages).toEqual(["cloche-tools-text", "cloche-tools-csv"]);
   await expect.poll(() => page.evaluate(() => window.host.tools.map((t) => t.name).sort()))
     .toEqual(["csv.summary", "text.stats"]);
   const stats = await callTool(page, "text.stats", { text: "a b" });
   expect(stats.result?.isError).toBeFalsy();
 
-  const missing = await page.evaluate(() => window.host.request("python-tools", "cloche/install",
-    { requirements: ["no-such-tool-package"] }).then(() => "installed", (error) => String(error.message)));
-  expect(missing).toContain("no-such-tool-package");
-  const foreign = await page.evaluate(() => window.host.request("python-tools", "cloche/install",
-    { requirements: ["https://example.test/x-1.0-py3-none-any.whl"] }).then(() => "installed", (error) => String(error.message)));
-  expect(foreign).toContain("only wheels from this page's origin");
+  const failure = (/** @type {any[]} */ requirements) => installWheels(page, requirements)
+    .then(() => "installed", (error) => String(error.message));
+  expect(await failure(["no-such-tool-package"])).toContain("no-such-tool-package is not in this site's pyodide-lock.json");
+  expect(await failure([{ url: "https://example.test/x-1.0-py3-none-any.whl", sha256: "0".repeat(64) }]))
+    .toContain("only wheels from this page's origin");
+  // Asked by name, the worker refuses: it has no network to fetch anything with.
+  const byName = await page.evaluate(() => window.host.request("python-tools", "cloche/install",
+    { requirements: ["cloche-tools-json"] }).then(() => "installed", (error) => String(error.message)));
+  expect(byName).toContain("the worker fetches nothing");
 });

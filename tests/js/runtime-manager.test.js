@@ -116,7 +116,9 @@ function fakeHost() {
       if (!running) throw new Error(`no worker named "${worker}"`);
       await tick();
       if (host.failRequest) throw host.failRequest;
-      if (method === "cloche/install") running.tools = [...running.tools, ...params.requirements.flatMap(toolsOf)];
+      if (method === "cloche/install") {
+        running.tools = [...running.tools, ...params.wheels.map((/** @type {any} */ w) => w.fileName.split("-")[0]).flatMap(toolsOf)];
+      }
       else if (method === "cloche/load") running.tools = [...running.tools, ...wasmAt(params.manifestURL)?.tools ?? []];
       else if (method === "cloche/unload") {
         const gone = new Set(toolsOf(params.package).map((t) => t.name));
@@ -157,9 +159,14 @@ function scene(parts = {}) {
   const runtimes = new Runtimes({
     host: /** @type {any} */ (host), baseURL: BASE, storage: /** @type {any} */ (storage),
     onChange: () => { changes++; },
+    // The page's fetch of the lock's wheels, as wheel-source.js does it (tested on its own).
+    wheelsFor: async (/** @type {any[]} */ names) => names.map(wheelOf),
   });
   return { runtimes, host, storage, changes: () => changes };
 }
+
+/** @param {string} name */
+const wheelOf = (name) => ({ fileName: `${name}-1.0-py3-none-any.whl`, base64: "UEsFBg==" });
 
 /** Runtimes started on the fixture registry, every worker up. */
 async function started(/** @type {Parameters<typeof scene>[0]} */ parts = {}) {
@@ -242,7 +249,7 @@ test("install of a Python package: cloche/install in python-tools, its tools app
   const spec = host.running.get("python-tools")?.spec;
   await runtimes.install("b");
 
-  assert.deepEqual(host.logged("request"), [["request", "python-tools", "cloche/install", { requirements: ["b"] }]]);
+  assert.deepEqual(host.logged("request"), [["request", "python-tools", "cloche/install", { wheels: [wheelOf("b")] }]]);
   assert.ok(listed(runtimes).includes("beta.one@python-tools"));
   assert.equal(runtimes.workerOf("beta.one"), "python-tools");
   assert.equal(states(runtimes).b, "loaded");
@@ -300,7 +307,7 @@ test("remove of a Python package restarts python-tools without it; a later start
 
   // Installing a again un-remembers its removal.
   await next.runtimes.install("a");
-  assert.deepEqual(next.host.logged("request"), [["request", "python-tools", "cloche/install", { requirements: ["a"] }]]);
+  assert.deepEqual(next.host.logged("request"), [["request", "python-tools", "cloche/install", { wheels: [wheelOf("a")] }]]);
   assert.deepEqual(remembered(storage), { added: ["b"], removed: [] });
 });
 

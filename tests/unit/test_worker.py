@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import zipfile
 from pathlib import Path
@@ -13,7 +14,6 @@ from _tool_support import make_wheel
 
 from cloche.worker import PythonWorker, canonical_name
 
-ORIGIN = "http://127.0.0.1:8000"
 GREETER = {
     "greeter_tools.py": (
         "from cloche import tool\n\n"
@@ -26,33 +26,39 @@ GREETER = {
 
 
 class Harness:
-    """A worker whose installer unpacks wheels onto sys.path, as micropip does in Pyodide."""
+    """A worker whose installer unpacks wheel files onto sys.path, as micropip does in Pyodide."""
 
     def __init__(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         self.site = tmp_path / "site"
         self.site.mkdir()
         monkeypatch.syspath_prepend(str(self.site))
         self.wheels = {
-            "greeter": make_wheel(tmp_path, "greeter", GREETER, {"greet": "greeter_tools"})
+            "greeter": make_wheel(tmp_path, "greeter", GREETER, {"greet": "greeter_tools"}),
+            "broken": make_wheel(tmp_path, "broken", {}, {}),
+            "hollow": make_wheel(tmp_path, "hollow", {}, {}),
         }
         self.sent: list[dict[str, Any]] = []
         self.installed: list[list[str]] = []
+        self.wheel_dir = tmp_path / "wheels"
         self.worker = PythonWorker(
-            lambda text: self.sent.append(json.loads(text)), ORIGIN, self.install
+            lambda text: self.sent.append(json.loads(text)), self.install, self.wheel_dir
         )
         self.next_id = 1
 
-    async def install(self, requirements: list[str]) -> None:
-        self.installed.append(requirements)
-        for requirement in requirements:
-            name = requirement.rsplit("/", 1)[-1].split("-")[0]
+    async def install(self, paths: list[str]) -> None:
+        self.installed.append([Path(p).name for p in paths])
+        for path in paths:
+            assert Path(path).parent == self.wheel_dir and Path(path).is_file()
+            name = Path(path).name.split("-")[0]
             if name == "broken":
-                raise ValueError("Can't find a pure Python 3 wheel for 'broken'")
-            if name in self.wheels:
-                with zipfile.ZipFile(self.wheels[name]) as archive:
+                raise ValueError("Wheel has no .dist-info directory")
+            if name != "hollow":  # returns quietly without installing anything
+                with zipfile.ZipFile(path) as archive:
                     archive.extractall(self.site)
-            # Any other name: returns quietly without installing, like micropip with a lock entry
-            # whose wheel file is missing.
+
+    def wheel(self, name: str) -> dict[str, str]:
+        path = self.wheels[name]
+        return {"fileName": path.name, "base64": base64.b64encode(path.read_bytes()).decode()}
 
     def request(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         message = {"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params}
@@ -71,8 +77,10 @@ def harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Harness:
 
 
 def test_install_adds_tools_and_announces_them(harness: Harness) -> None:
-    reply = harness.request("cloche/install", {"requirements": ["greeter"]})
+    reply = harness.request("cloche/install", {"wheels": [harness.wheel("greeter")]})
     assert reply["result"] == {"packages": ["greeter"], "tools": ["greet.hello"]}
+    assert harness.installed == [["greeter-1.0-py3-none-any.whl"]]
+    assert not list(harness.wheel_dir.iterdir()), "the wheel file is removed once installed"
     assert {
         "jsonrpc": "2.0",
         "method": "notifications/tools/list_changed",
@@ -80,53 +88,54 @@ def test_install_adds_tools_and_announces_them(harness: Harness) -> None:
     } in harness.sent
     call = harness.request("tools/call", {"name": "greet.hello", "arguments": {"name": "web"}})
     assert call["result"]["content"][0]["text"] == "hello web"
+    again = harness.request("cloche/install", {"wheels": [harness.wheel("greeter")]})
+    assert again["result"] == {"packages": ["greeter"], "tools": []}
+    assert len(harness.installed) == 1, "a wheel already installed is not installed again"
 
 
-def test_same_origin_wheel_urls_install_and_others_are_refused(harness: Harness) -> None:
-    reply = harness.request("cloche/install", {"requirements": ["/greeter-1.0-py3-none-any.whl"]})
-    assert reply["result"]["packages"] == ["greeter"]
-    assert harness.installed == [[f"{ORIGIN}/greeter-1.0-py3-none-any.whl"]]
-    foreign = harness.request(
-        "cloche/install", {"requirements": ["https://elsewhere.test/greeter-1.0-py3-none-any.whl"]}
-    )
-    assert foreign["error"]["code"] == -32602
-    assert (
-        "only wheels from this page's origin (http://127.0.0.1:8000)" in foreign["error"]["message"]
-    )
-
-
-def test_a_silently_missing_wheel_is_an_error_naming_the_package(harness: Harness) -> None:
-    reply = harness.request("cloche/install", {"requirements": ["ghost-tools"]})
+def test_a_wheel_that_installs_nothing_is_an_error_naming_the_package(harness: Harness) -> None:
+    reply = harness.request("cloche/install", {"wheels": [harness.wheel("hollow")]})
     assert reply["error"]["code"] == -32602
-    message = reply["error"]["message"]
-    assert message.startswith("ghost-tools: the install reported success but ghost-tools")
-    assert "missing from the dist" in message
+    assert reply["error"]["message"].startswith("hollow: the install reported success but hollow")
 
 
 def test_an_installer_failure_names_the_package_and_the_reason(harness: Harness) -> None:
-    reply = harness.request("cloche/install", {"requirements": ["broken"]})
+    reply = harness.request("cloche/install", {"wheels": [harness.wheel("broken")]})
     assert reply["error"]["message"] == (
-        "installing broken failed: Can't find a pure Python 3 wheel for 'broken'"
+        "installing broken failed: Wheel has no .dist-info directory"
     )
 
 
-@pytest.mark.parametrize(
-    "params",
-    [{}, {"requirements": []}, {"requirements": "greeter"}, {"requirements": [""]}],
-)
-def test_install_params_are_checked(harness: Harness, params: dict[str, Any]) -> None:
-    reply = harness.request("cloche/install", params)
-    assert reply["error"] == {
-        "code": -32602,
-        "message": "requirements must be a non-empty list of strings",
-    }
+def test_names_and_urls_are_refused_the_worker_fetches_nothing(harness: Harness) -> None:
+    for params in (
+        {"requirements": ["greeter"]},
+        {"requirements": ["/greeter-1.0-py3-none-any.whl"]},
+    ):
+        reply = harness.request("cloche/install", params)
+        assert reply["error"]["code"] == -32602
+        assert "the worker fetches nothing" in reply["error"]["message"]
     assert harness.installed == []
 
 
-def test_requirement_names() -> None:
-    worker = PythonWorker(lambda text: None, ORIGIN + "/", lambda r: asyncio.sleep(0))
-    assert worker.distribution_of("Cloche_Tools.Text==0.1.0") == "cloche-tools-text"
-    assert (
-        worker.distribution_of("/w/cloche_tools_csv-0.1.0-py3-none-any.whl") == "cloche-tools-csv"
-    )
+@pytest.mark.parametrize(
+    ("wheels", "problem"),
+    [
+        ([], "takes the wheels themselves"),
+        ("greeter", "takes the wheels themselves"),
+        ([{"fileName": "../evil-1.0-py3-none-any.whl", "base64": "UEs="}], "wheels[0].fileName"),
+        ([{"fileName": "x/greeter-1.0-py3-none-any.whl", "base64": "UEs="}], "wheels[0].fileName"),
+        ([{"fileName": "greeter.zip", "base64": "UEs="}], "wheels[0].fileName"),
+        ([{"fileName": "greeter-1.0-py3-none-any.whl", "base64": "***"}], "not valid base64"),
+        ([{"fileName": "greeter-1.0-py3-none-any.whl", "base64": ""}], "is empty"),
+        (["greeter-1.0-py3-none-any.whl"], "wheels[0].fileName"),
+    ],
+)
+def test_install_params_are_checked(harness: Harness, wheels: Any, problem: str) -> None:
+    reply = harness.request("cloche/install", {"wheels": wheels})
+    assert reply["error"]["code"] == -32602
+    assert problem in reply["error"]["message"]
+    assert harness.installed == []
+
+
+def test_canonical_names() -> None:
     assert canonical_name("A__b.C") == "a-b-c"

@@ -3,10 +3,11 @@
 // they offer, and installing or removing a package while the page runs. The user's choices are
 // remembered in `storage`. No DOM here.
 import {
-  bootPackages, pythonWorkerSpecs, wasmWorkerSpecs, isolatedWorkerSpec, workerOfPackage, manifestURL,
+  bootPackages, PYTHON_BASE_PACKAGES, pythonWorkerSpecs, wasmWorkerSpecs, isolatedWorkerSpec, workerOfPackage, manifestURL,
 } from "./tool-workers.js";
 import { errorText } from "./error-text.js";
 import { untilAborted } from "./until-aborted.js";
+import { wheelsFor } from "./wheel-source.js";
 
 /** localStorage key of the user's package choices: `{added: string[], removed: string[]}`. */
 export const PACKAGES_KEY = "cloche.packages";
@@ -59,10 +60,11 @@ export function packagesAtStart(registry, choices) {
 export class Runtimes {
   /**
    * @param {{host: import("./worker-host.js").WorkerHost, baseURL: URL, storage: Storage,
-   *          onChange: () => void}} parts
+   *          onChange: () => void, wheelsFor?: typeof wheelsFor}} parts
    */
   constructor(parts) {
     this.host = parts.host;
+    this.wheelsFor = parts.wheelsFor ?? wheelsFor;
     this.baseURL = parts.baseURL;
     this.storage = parts.storage;
     this.onChange = parts.onChange;
@@ -193,7 +195,12 @@ export class Runtimes {
         await this.host.request(worker, "cloche/load", { manifestURL: url });
         spec.options.manifests = [...spec.options.manifests, url];
       } else {
-        await this.host.request(worker, "cloche/install", { requirements: [name] });
+        // The worker has no network: the page fetches the wheel (and what it depends on) and
+        // checks it against the lock's sha256 first.
+        const wheels = await this.wheelsFor([name], {
+          baseURL: this.baseURL, have: [...PYTHON_BASE_PACKAGES, ...spec.options.packages],
+        });
+        await this.host.request(worker, "cloche/install", { wheels });
         spec.options.packages = [...spec.options.packages, name];
       }
       this.loaded.add(name);

@@ -7,6 +7,8 @@ export const WASM_WORKER_URL = "workers/wasm-worker.js";
  * it is given, which must be able to neither patch nor stall the other tools.
  */
 export const ISOLATED_NAMESPACES = new Set(["python"]);
+/** What every Python worker loads at boot besides its packages (web/workers/python-worker.js). */
+export const PYTHON_BASE_PACKAGES = ["micropip", "cloche"];
 
 /**
  * @typedef {{name: string, version: string, runtime: string, namespaces?: string[], boot?: boolean,

@@ -1,11 +1,19 @@
 // The Python worker's entry (docs/worker-protocol.md): boot Pyodide with the packages asked for,
 // then bridge MCP between the port and cloche's PythonWorker, JSON text both ways.
 import { bootPyodide, describePython, BootError } from "./pyodide-boot.js";
+import { lockDown, closeLoaders } from "./lockdown.js";
 
 const BASE_PACKAGES = ["micropip", "cloche"];
 
+// Kept here, in this module's scope, before the lockdown replaces the global one: tool code
+// cannot reach it, so only this module can report progress, readiness or failure to the host.
+const postToHost = self.postMessage.bind(self);
 /** @param {any} message */
-const post = (message) => self.postMessage(message);
+const post = (message) => postToHost(message);
+
+// docs/worker-protocol.md, "Memory": wasm memory never shrinks, so the host watches its size.
+const heapNotice = (/** @type {any} */ pyodide) => JSON.stringify({ jsonrpc: "2.0",
+  method: "notifications/cloche/heap", params: { bytes: pyodide._module.HEAPU8.length } });
 
 self.addEventListener("message", async (/** @type {MessageEvent} */ event) => {
   if (event.data?.type !== "cloche/init") return;
@@ -15,15 +23,23 @@ self.addEventListener("message", async (/** @type {MessageEvent} */ event) => {
     const pyodide = await bootPyodide(new URL("../build-info.json", import.meta.url), packages,
       (progress) => post({ type: "cloche/progress", ...progress }));
     if (interruptBuffer) pyodide.setInterruptBuffer(interruptBuffer);
+    // Before any tool code runs (importing the tool packages below runs theirs): no network,
+    // no storage, no loaders. Installs at run time get the wheels' bytes from the host.
+    lockDown(self);
+    closeLoaders(pyodide);
     // The only Python object the worker holds; nothing but strings leaves this module.
     const runtime = pyodide.pyimport("cloche.worker").PythonWorker(
-      (/** @type {string} */ text) => port.postMessage(text), self.location.origin);
+      (/** @type {string} */ text) => port.postMessage(text));
     const problems = runtime.problems.toJs();
     /** @param {string} text */
     const handle = async (text, retries = 1) => {
       try {
         const reply = await runtime.handle(text);
-        if (typeof reply === "string") port.postMessage(reply);
+        if (typeof reply === "string") {
+          // The heap's size goes ahead of each reply (issue 11), for the host to see when the call ends.
+          port.postMessage(heapNotice(pyodide));
+          port.postMessage(reply);
+        }
       } catch (error) {
         // An interrupt meant for a tool that had just finished lands in the next message's
         // handling instead; it is spent now, so that message is handled again.
@@ -34,7 +50,8 @@ self.addEventListener("message", async (/** @type {MessageEvent} */ event) => {
     port.onmessage = (/** @type {MessageEvent} */ message) => handle(message.data);
     post({
       type: "cloche/ready",
-      info: { ...describePython(pyodide), crossOriginIsolated: self.crossOriginIsolated, problems },
+      info: { ...describePython(pyodide), crossOriginIsolated: self.crossOriginIsolated, problems,
+        heapBytes: pyodide._module.HEAPU8.length },  // the boot size, for the host's comparison
     });
   } catch (error) {
     const phase = error instanceof BootError ? error.phase : "boot";

@@ -1,5 +1,7 @@
 // Start a WorkerHost inside a same-origin, cross-origin isolated page, for tests that drive it.
 // The page is /healthz: it carries COOP and COEP like every response, and boots nothing itself.
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 
 /**
  * @param {import("@playwright/test").Page} page
@@ -53,4 +55,26 @@ export async function serveFixtures(page) {
     const contentType = name.endsWith(".js") ? "text/javascript" : "application/zip";
     return route.fulfill({ path: `test-output/fixtures/${name}`, contentType });
   });
+}
+
+/** The conformance tools' wheel (built into test-output/fixtures by global-setup), with its sha256. */
+export function conformanceWheel() {
+  const name = "cloche_conformance_tools-1.0-py3-none-any.whl";
+  const sha256 = createHash("sha256").update(readFileSync(`test-output/fixtures/${name}`)).digest("hex");
+  return { url: `/__fixtures__/${name}`, sha256 };
+}
+
+/**
+ * Install wheels into a Python worker the way the page does: the page fetches them (the worker
+ * has no network), checks each sha256, and sends the bytes with cloche/install.
+ * @param {import("@playwright/test").Page} page
+ * @param {(string | {url: string, sha256: string})[]} requirements  names in the dist's lock, or same-origin wheels
+ * @param {{host?: string, worker?: string}} [options]  the page's global holding the WorkerHost
+ */
+export async function installWheels(page, requirements, options = {}) {
+  return page.evaluate(async ({ requirements, host, worker }) => {
+    const { wheelsFor } = await import("/app/wheel-source.js");
+    const wheels = await wheelsFor(requirements, { baseURL: location.href, have: ["cloche", "micropip"] });
+    return host.split(".").reduce((o, k) => o[k], window).request(worker, "cloche/install", { wheels }, { replay: true });
+  }, { requirements, host: options.host ?? "host", worker: options.worker ?? "python-tools" });
 }
