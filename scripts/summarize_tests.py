@@ -6,6 +6,7 @@ anything failed.
 
 from __future__ import annotations
 
+import json
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -46,6 +47,15 @@ def main(out: Path) -> int:
             failed = 1  # the runner failed outside any test case (collection, crash, exit code)
         total = [total[0] + passed, total[1] + failed, total[2] + skipped]
         print(f"  {name:<16} {outcome:<7} {passed} passed, {failed} failed, {skipped} skipped")
+    escapes = out / "security" / "escapes.json"
+    if escapes.is_file():
+        cases = json.loads(escapes.read_text())
+        controls = sum(1 for case in cases if case["control"] == "escaped")
+        escaped = sum(1 for case in cases if case["locked"] == "escaped")
+        print(
+            f"  security: {len(cases)} escape cases, {controls} controls escaped as they should, "
+            f"{escaped} escapes from the locked-down worker"
+        )
     summary = f"{total[0]} passed, {total[1]} failed"
     print(summary + (f", {total[2]} skipped" if total[2] else ""))
     return 1 if total[1] else 0

@@ -41,6 +41,29 @@ async def micropip_install(paths: list[str]) -> None:
     await micropip.install([f"emfs:{path}" for path in paths], deps=False)
 
 
+REMOTE_INSTALL_REFUSED = (
+    "micropip.install({}) is not available to tool code: Cloche tools run without network "
+    "(see docs/security.md); a tool package's dependencies are installed with it by the host"
+)
+
+
+def refuse_remote_installs() -> None:
+    """Make micropip install only files already in the worker (what `cloche/install` writes), so
+    tool code that asks for a URL or an index gets a clear refusal, not a network error."""
+    import micropip
+
+    install = micropip.install
+
+    async def local_install(requirements: str | list[str], *args: Any, **kwargs: Any) -> Any:
+        wanted = [requirements] if isinstance(requirements, str) else list(requirements)
+        remote = [r for r in wanted if not str(r).startswith("emfs:")]
+        if remote:
+            raise ValueError(REMOTE_INSTALL_REFUSED.format(", ".join(map(repr, remote))))
+        return await install(requirements, *args, **kwargs)
+
+    micropip.install = local_install
+
+
 class PythonWorker:
     """An MCP server over every tool installed now, growing with `cloche/install`."""
 

@@ -139,3 +139,25 @@ def test_install_params_are_checked(harness: Harness, wheels: Any, problem: str)
 
 def test_canonical_names() -> None:
     assert canonical_name("A__b.C") == "a-b-c"
+
+
+def test_tool_code_cannot_install_from_a_url_or_an_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    from cloche.worker import refuse_remote_installs
+
+    calls: list[Any] = []
+
+    async def install(requirements: Any, **kwargs: Any) -> None:
+        calls.append(requirements)
+
+    fake = types.ModuleType("micropip")
+    fake.install = install  # type: ignore[attr-defined]
+    monkeypatch.setitem(__import__("sys").modules, "micropip", fake)
+    refuse_remote_installs()
+    asyncio.run(fake.install(["emfs:/tmp/cloche-wheels/a-1.0-py3-none-any.whl"], deps=False))
+    assert calls == [["emfs:/tmp/cloche-wheels/a-1.0-py3-none-any.whl"]]
+    for remote in ("https://evil.test/x-1.0-py3-none-any.whl", "requests"):
+        with pytest.raises(ValueError, match="is not available to tool code"):
+            asyncio.run(fake.install(remote))
+    assert len(calls) == 1

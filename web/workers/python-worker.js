@@ -1,6 +1,6 @@
 // The Python worker's entry (docs/worker-protocol.md): boot Pyodide with the packages asked for,
 // then bridge MCP between the port and cloche's PythonWorker, JSON text both ways.
-import { bootPyodide, describePython, BootError } from "./pyodide-boot.js";
+import { bootPyodide, describePython, heapUsage, BootError } from "./pyodide-boot.js";
 import { lockDown, closeLoaders } from "./lockdown.js";
 
 const BASE_PACKAGES = ["micropip", "cloche"];
@@ -11,9 +11,9 @@ const postToHost = self.postMessage.bind(self);
 /** @param {any} message */
 const post = (message) => postToHost(message);
 
-// docs/worker-protocol.md, "Memory": wasm memory never shrinks, so the host watches its size.
-const heapNotice = (/** @type {any} */ pyodide) => JSON.stringify({ jsonrpc: "2.0",
-  method: "notifications/cloche/heap", params: { bytes: pyodide._module.HEAPU8.length } });
+// docs/worker-protocol.md, "Memory": wasm memory never shrinks, so the host watches the heap.
+const heapNotice = (/** @type {any} */ pyodide, /** @type {number} */ bootBytes) => JSON.stringify(
+  { jsonrpc: "2.0", method: "notifications/cloche/heap", params: heapUsage(pyodide, bootBytes) });
 
 self.addEventListener("message", async (/** @type {MessageEvent} */ event) => {
   if (event.data?.type !== "cloche/init") return;
@@ -27,6 +27,7 @@ self.addEventListener("message", async (/** @type {MessageEvent} */ event) => {
     // no storage, no loaders. Installs at run time get the wheels' bytes from the host.
     lockDown(self);
     closeLoaders(pyodide);
+    pyodide.pyimport("cloche.worker").refuse_remote_installs();
     // The only Python object the worker holds; nothing but strings leaves this module.
     const runtime = pyodide.pyimport("cloche.worker").PythonWorker(
       (/** @type {string} */ text) => port.postMessage(text));
@@ -37,7 +38,7 @@ self.addEventListener("message", async (/** @type {MessageEvent} */ event) => {
         const reply = await runtime.handle(text);
         if (typeof reply === "string") {
           // The heap's size goes ahead of each reply (issue 11), for the host to see when the call ends.
-          port.postMessage(heapNotice(pyodide));
+          port.postMessage(heapNotice(pyodide, bootHeap));
           port.postMessage(reply);
         }
       } catch (error) {
@@ -47,11 +48,12 @@ self.addEventListener("message", async (/** @type {MessageEvent} */ event) => {
         console.error("cloche: the Python worker failed to handle a message", error);
       }
     };
+    const bootHeap = heapUsage(pyodide).bytes;
     port.onmessage = (/** @type {MessageEvent} */ message) => handle(message.data);
     post({
       type: "cloche/ready",
       info: { ...describePython(pyodide), crossOriginIsolated: self.crossOriginIsolated, problems,
-        heapBytes: pyodide._module.HEAPU8.length },  // the boot size, for the host's comparison
+        heapBytes: bootHeap },  // the boot size, for the host's comparison
     });
   } catch (error) {
     const phase = error instanceof BootError ? error.phase : "boot";

@@ -5,12 +5,15 @@
 import * as vendoredShim from "../vendor/browser_wasi_shim/index.js";
 import { WasmRuntime } from "./wasm-runtime.js";
 import { WasmMcpServer } from "./wasm-mcp.js";
+import { lockDown } from "./lockdown.js";
 
 /** @type {import("./wasm-runtime.js").Shim} */
 const shim = vendoredShim;
 
+// Kept before the lockdown replaces the global one (see python-worker.js).
+const postToHost = self.postMessage.bind(self);
 /** @param {any} message */
-const post = (message) => self.postMessage(message);
+const post = (message) => postToHost(message);
 
 self.addEventListener("message", async (/** @type {MessageEvent} */ event) => {
   if (event.data?.type !== "cloche/init") return;
@@ -20,7 +23,10 @@ self.addEventListener("message", async (/** @type {MessageEvent} */ event) => {
   // Relative manifest URLs are relative to the dist root (this file is dist/workers/...).
   const baseURL = new URL(options.baseURL ?? "../", self.location.href).href;
   const manifests = (options.manifests ?? []).map((/** @type {string} */ url) => new URL(url, baseURL).href);
+  // The loader keeps its own fetch (the worker's policy limits it to /wasm/); modules reach
+  // nothing but their WASI imports, and the globals are closed all the same.
   const runtime = new WasmRuntime(shim, { fetch: self.fetch.bind(self), crypto: self.crypto, baseURL });
+  lockDown(self);
   try {
     for (const [done, url] of manifests.entries()) {
       post({ type: "cloche/progress", phase: "modules", done, total: manifests.length, detail: url });
