@@ -33,7 +33,7 @@ def test_every_response_carries_the_policy_with_the_configured_origins(dist: Pat
         {"connect_origins": ["https://api.example.org"]}, ["http://localhost:8080"]
     )
     with TestClient(create_app(dist, page_policy=policy)) as client:
-        for path in ("/", "/workers/python-worker.js", "/healthz", "/v1/models", "/no-such-file"):
+        for path in ("/", "/healthz", "/v1/models", "/no-such-file"):
             header = client.get(path).headers["content-security-policy"]
             assert directives(header) == {
                 "default-src": "'self'",
