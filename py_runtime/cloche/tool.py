@@ -16,6 +16,9 @@ from ._validate import ValidationError, convert, convert_arguments
 from .context import Context
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+# The same range as a WASM manifest's limits.deadlineMs; the page cuts a longer one to this too.
+MAX_DEADLINE_MS = 600_000
+DEADLINE_META = "cloche/deadlineMs"
 OutputMode = Literal["untyped", "none", "text", "structured", "wrapped"]
 
 
@@ -34,11 +37,13 @@ class Tool:
         title: str | None = None,
         description: str | None = None,
         annotations: dict[str, bool] | None = None,
+        deadline_ms: int | None = None,
     ) -> None:
         self.fn = fn
         self.name = name or fn.__name__
         if not NAME_PATTERN.fullmatch(self.name):
             raise ValueError(f"tool name {self.name!r} must be 1-128 of A-Z a-z 0-9 _ - .")
+        self.deadline_ms = _check_deadline(self.name, deadline_ms)
         self.title = title or self.name.rsplit(".", 1)[-1].replace("_", " ").capitalize()
         doc = parse_docstring(fn.__doc__)
         self.description = description if description is not None else doc.description
@@ -138,6 +143,8 @@ class Tool:
             entry["outputSchema"] = self.output_schema
         annotations = {"title": self.title, **self.annotations}
         entry["annotations"] = annotations
+        if self.deadline_ms is not None:
+            entry["_meta"] = {DEADLINE_META: self.deadline_ms}
         return entry
 
     def parse_arguments(self, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -173,6 +180,20 @@ class Tool:
         return {"content": [_text(_dumps(data))], "structuredContent": data}
 
 
+def _check_deadline(name: str, deadline_ms: object) -> int | None:
+    if deadline_ms is None:
+        return None
+    message = (
+        f"tool {name}: deadline_ms must be a whole number of milliseconds "
+        f"from 1 to {MAX_DEADLINE_MS}, got {deadline_ms!r}"
+    )
+    if not isinstance(deadline_ms, int) or isinstance(deadline_ms, bool):
+        raise TypeError(message)
+    if not 1 <= deadline_ms <= MAX_DEADLINE_MS:
+        raise ValueError(message)
+    return deadline_ms
+
+
 def _text(text: str) -> dict[str, Any]:
     return {"type": "text", "text": text}
 
@@ -193,6 +214,7 @@ def tool(
     destructive: bool | None = None,
     idempotent: bool | None = None,
     open_world: bool | None = None,
+    deadline_ms: int | None = None,
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 def tool(
     fn: Callable[..., Any] | None = None,
@@ -205,12 +227,14 @@ def tool(
     destructive: bool | None = None,
     idempotent: bool | None = None,
     open_world: bool | None = None,
+    deadline_ms: int | None = None,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Make a type-hinted function (sync or async) a tool: ``@tool`` or ``@tool(name=...)``.
 
     The docstring is the description and its Args section describes the parameters. The hint
     keywords become MCP annotations (readOnlyHint, destructiveHint, idempotentHint,
-    openWorldHint); those left at None are not sent.
+    openWorldHint); those left at None are not sent. ``deadline_ms`` (1 to 600000) is how long
+    the page lets a call run before it stops it, sent as ``_meta["cloche/deadlineMs"]``.
     """
     hints = {
         "readOnlyHint": read_only,
@@ -222,7 +246,12 @@ def tool(
 
     def decorate(function: Callable[..., Any]) -> Tool:
         return Tool(
-            function, name=name, title=title, description=description, annotations=annotations
+            function,
+            name=name,
+            title=title,
+            description=description,
+            annotations=annotations,
+            deadline_ms=deadline_ms,
         )
 
     return decorate(fn) if fn is not None else decorate

@@ -8,10 +8,10 @@ import { callTool, serveFixtures } from "./support/host.js";
 const RequestTimeout = -32001;
 const registry = () => JSON.parse(readFileSync("dist/registry.json", "utf8"));
 
-/** Serve tool_packages/wasm/<p>/ and tests/wasm_fixtures/<p>/ at /__wasm__/<p>/, some files replaced. */
+/** Serve tool_packages/wasm/<p>/ and tests/wasm_fixtures/<p>/ at /wasm/__test__/<p>/, some files replaced. */
 async function serveWasmFixtures(page, replaced = {}) {
-  await page.route("**/__wasm__/**", (route) => {
-    const path = new URL(route.request().url()).pathname.replace("/__wasm__/", "");
+  await page.route("**/wasm/__test__/**", (route) => {
+    const path = new URL(route.request().url()).pathname.replace("/wasm/__test__/", "");
     if (path in replaced) return route.fulfill({ body: replaced[path], contentType: "application/json" });
     const [name, file] = path.split("/");
     const folder = name === "misbehave" ? "tests/wasm_fixtures" : "tool_packages/wasm";
@@ -77,7 +77,7 @@ test("a module whose sha256 does not match its manifest is refused", async ({ pa
   });
   await startWasmHost(page);
   const refused = await page.evaluate(() => window.host.request("wasm", "cloche/load",
-    { manifestURL: "/__wasm__/hash/manifest.json" }).then(() => "loaded", (error) => String(error.message)));
+    { manifestURL: "/wasm/__test__/hash/manifest.json" }).then(() => "loaded", (error) => String(error.message)));
   expect(refused).toMatch(/package hash2: .*hash\.wasm has sha256 [0-9a-f]{64}, but the manifest says 0{64}/);
   expect(await page.evaluate(() => window.host.tools.some((t) => t.name.startsWith("hash2.")))).toBe(false);
 });
@@ -88,7 +88,7 @@ test("memory growth past the limit fails that call and nothing else; a loop is s
   const loaded = await page.evaluate(async () => {
     const changed = new Promise((resolve) => { window.host.onToolsChanged = resolve; });
     const result = await window.host.request("wasm", "cloche/load",
-      { manifestURL: "/__wasm__/misbehave/manifest.json" }, { replay: true });
+      { manifestURL: "/wasm/__test__/misbehave/manifest.json" }, { replay: true });
     await changed;
     return result;
   });
@@ -102,9 +102,16 @@ test("memory growth past the limit fails that call and nothing else; a loop is s
   expect((await callTool(page, "misbehave.echo", { text: "fine" })).result?.structuredContent).toEqual({ text: "fine" });
   expect((await callTool(page, "hash.md5", { text: "abc" })).result?.isError).toBeFalsy();
 
-  const loop = await callTool(page, "misbehave.loop", {}, 1_000);
+  // No timeout passed: the manifest's own limits.deadlineMs, not the host's 30 s default, ends it.
+  const { deadlineMs } = JSON.parse(readFileSync("tests/wasm_fixtures/misbehave/manifest.json", "utf8")).limits;
+  expect(deadlineMs).toBeLessThan(5_000);
+  const started = Date.now();
+  const loop = await callTool(page, "misbehave.loop", {});
+  const took = Date.now() - started;
   expect(loop.error?.code).toBe(RequestTimeout);
-  expect(loop.error?.message).toContain("misbehave.loop did not finish within 1000 ms");
+  expect(loop.error?.message).toContain(`misbehave.loop did not finish within ${deadlineMs} ms`);
+  expect(took).toBeGreaterThanOrEqual(deadlineMs);
+  expect(took).toBeLessThan(deadlineMs + 5_000);  // the deadline, the 500 ms grace, and slack
   await expect.poll(() => page.evaluate(() => window.events.filter((e) => e.type === "restarted").map((e) => e.worker)))
     .toEqual(["wasm"]);
   // The replacement worker has the first-party packages and the one loaded at runtime.

@@ -4,18 +4,39 @@ import { MessagePortTransport } from "../../web/app/transports.js";
 
 /**
  * @param {string[]} toolNames  qualified names this worker offers
- * @param {{spawned?: number}} counter  counts spawns, to tell a replacement from the original
+ * @param {{spawned?: number, handle?: any}} counter  counts spawns, to tell a replacement from the
+ *   original, and keeps the latest handle (a test crashes it with `counter.handle.crash()`)
+ * @param {{meta?: Record<string, object>, interrupt?: boolean, heapBytes?: number,
+ *          inUseBytes?: number}} [options]
+ *   meta: a tool's `_meta` in tools/list; interrupt: false for a page with no interrupt buffer;
+ *   heapBytes: the heap at boot, reported like the Python worker does (in the ready info and
+ *   ahead of each reply), and inUseBytes with it when set; `*.grow` adds `args.bytes` to the heap
+ *   (and to what is in use, with `args.keep`)
  */
-export function fakeWorker(toolNames, counter = {}) {
+export function fakeWorker(toolNames, counter = {}, options = {}) {
   counter.spawned = (counter.spawned ?? 0) + 1;
   const generation = counter.spawned;
   const { port1, port2 } = new MessageChannel();
-  const server = new JsonRpcPeer(new MessagePortTransport(port2));
+  const transport = new MessagePortTransport(port2);
+  let heapBytes = options.heapBytes;
+  let inUseBytes = options.inUseBytes;
+  if (heapBytes !== undefined) {
+    const send = transport.send.bind(transport);
+    transport.send = async (/** @type {any} */ message) => {
+      if ("result" in message || "error" in message) {
+        await send({ jsonrpc: "2.0", method: "notifications/cloche/heap", params: { bytes: heapBytes, inUseBytes } });
+      }
+      return send(message);
+    };
+  }
+  const server = new JsonRpcPeer(transport);
   let blocked = false;  // a worker stuck in a loop answers nothing, pings included
   /** @type {(() => void) | null} */
   let onInterrupt = null;
   let tools = [...toolNames];
-  const listed = () => tools.map((name) => ({ name, inputSchema: { type: "object" } }));
+  const listed = () => tools.map((name) => ({
+    name, inputSchema: { type: "object" }, ...options.meta?.[name] ? { _meta: options.meta[name] } : {},
+  }));
   const guard = (/** @type {(p: any) => any} */ fn) => (/** @type {any} */ params) =>
     blocked ? new Promise(() => {}) : fn(params);
 
@@ -34,13 +55,22 @@ export function fakeWorker(toolNames, counter = {}) {
     if (!tools.includes(name)) throw new JsonRpcError(ErrorCode.InvalidParams, `unknown tool ${name}`);
     const tool = name.split(".").pop();
     if (tool === "echo") return { content: [{ type: "text", text: JSON.stringify(args) }], generation };
+    if (tool === "grow") {
+      if (args.ms) await new Promise((r) => setTimeout(r, args.ms));
+      heapBytes = (heapBytes ?? 0) + args.bytes;
+      if (args.keep && inUseBytes !== undefined) inUseBytes += args.bytes;
+      return { content: [], generation };
+    }
     if (tool === "progress") {
       for (let i = 1; i <= 3; i++) {
         await server.notify("notifications/progress", { progressToken: _meta.progressToken, progress: i, total: 3 });
       }
       return { content: [] };
     }
-    if (tool === "huge") return { content: [{ type: "text", text: "x".repeat(args.size) }] };
+    if (tool === "huge") {
+      const text = "x".repeat(args.size);
+      return { content: [{ type: "text", text }], ...args.structured ? { structuredContent: { text } } : {} };
+    }
     if (tool === "interruptible") {
       // Stands for a busy Python loop: the worker answers nothing until the interrupt buffer stops it.
       blocked = true;
@@ -54,11 +84,19 @@ export function fakeWorker(toolNames, counter = {}) {
   }));
   server.start();
 
-  return {
+  const terminate = () => { blocked = true; server.close(); port1.close(); };
+  /** @type {any} */
+  const handle = {
     port: port1,
-    ready: Promise.resolve({ generation }),
-    terminate: () => { blocked = true; server.close(); port1.close(); },
-    interrupt: () => { onInterrupt?.(); onInterrupt = null; },
-    clearInterrupt: () => {},
+    ready: Promise.resolve({ generation, ...heapBytes === undefined ? {} : { heapBytes } }),
+    terminate,
+    // What worker-spawn does when the worker dies on its own (an error event, out of memory).
+    crash: (reason = "the worker crashed") => { terminate(); handle.onCrash?.(reason); },
   };
+  if (options.interrupt !== false) {
+    handle.interrupt = () => { onInterrupt?.(); onInterrupt = null; };
+    handle.clearInterrupt = () => {};
+  }
+  counter.handle = handle;
+  return handle;
 }

@@ -1,9 +1,12 @@
-// WorkerHost over fake workers: namespace, routing, deadlines, replacement, oversized replies.
+// WorkerHost over fake workers: namespace, routing, deadlines (declared ones too), replacement after
+// a deadline or a crash, refused tool names, oversized replies and results.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { WorkerHost } from "../../web/app/worker-host.js";
+import { WorkerHost, declaredDeadline, DEADLINE_META, MAX_DECLARED_DEADLINE_MS } from "../../web/app/worker-host.js";
+import { MAX_TEXT_PART_CHARS, MAX_STRUCTURED_CHARS } from "../../web/app/result-cap.js";
 import { ErrorCode } from "../../web/app/jsonrpc.js";
 import { fakeWorker } from "./fake-worker.js";
+import { DEFAULT_HEAP_GROWTH_LIMIT_BYTES } from "../../web/app/worker-host.js";
 
 /** @param {Record<string, string[]>} layout worker name -> its tools */
 async function hostWith(layout, options = {}) {
@@ -146,5 +149,245 @@ test("a call sent while a stopped worker is being checked waits for the check, a
     await assert.rejects(stuck, /was restarted/);
     const result = await next;
     assert.equal(result.generation, 2);
+  } finally { await host.close(); }
+});
+
+
+/**
+ * A host with one worker "a" whose fake offers `tools`.
+ * @param {string[]} tools
+ * @param {{meta?: Record<string, object>, interrupt?: boolean, spec?: object, host?: object}} [options]
+ *   meta: tools' `_meta`; interrupt: false for a page without an interrupt buffer
+ */
+async function hostOfOne(tools, options = {}) {
+  /** @type {{spawned?: number, handle?: any}} */
+  const counter = {};
+  const host = new WorkerHost({
+    spawn: () => fakeWorker(tools, counter, { meta: options.meta, interrupt: options.interrupt }),
+    graceMs: 100,
+    ...options.host,
+  });
+  /** @type {import("../../web/app/worker-host.js").WorkerEvent[]} */
+  const events = [];
+  host.onWorkerEvent = (event) => events.push(event);
+  await host.addWorker({ name: "a", ...options.spec });
+  return { host, counter, events };
+}
+
+/**
+ * How long a call took to fail with a timeout whose message matches.
+ * @param {Promise<unknown>} call
+ * @param {RegExp} message
+ */
+async function msUntilTimeout(call, message) {
+  const started = Date.now();
+  await assert.rejects(call, (error) => error.code === ErrorCode.RequestTimeout && message.test(error.message));
+  return Date.now() - started;
+}
+
+test("a tool's declared deadline ends its call, not the host's 30 s default", async () => {
+  const { host, counter } = await hostOfOne(["wasm.stuck", "wasm.echo"],
+    { meta: { "wasm.stuck": { "cloche/deadlineMs": 150 } } });
+  try {
+    const took = await msUntilTimeout(host.callTool("wasm.stuck", {}),
+      /wasm.stuck did not finish within 150 ms.*did not stop within 100 ms and was restarted/);
+    assert.ok(took >= 140 && took < 2_000, `took ${took} ms`);
+    assert.equal((await host.callTool("wasm.echo", {})).generation, 2);
+    assert.equal(counter.spawned, 2);
+  } finally { await host.close(); }
+});
+
+test("a call's deadline: the caller's, else the tool's, else the worker spec's, else the host's", async () => {
+  const meta = { "x.interruptible": { "cloche/deadlineMs": 60 }, "y.interruptible": { "cloche/deadlineMs": "5s" } };
+  const tools = ["x.interruptible", "y.interruptible"];
+  const withSpec = await hostOfOne(tools, { meta, spec: { callTimeoutMs: 80 }, host: { callTimeoutMs: 20_000 } });
+  try {
+    const { host } = withSpec;
+    await msUntilTimeout(host.callTool("x.interruptible", {}, { timeoutMs: 40 }), /within 40 ms/);
+    await msUntilTimeout(host.callTool("x.interruptible", {}), /within 60 ms/);
+    // A declared deadline that is not a positive number is not one.
+    await msUntilTimeout(host.callTool("y.interruptible", {}), /within 80 ms/);
+  } finally { await withSpec.host.close(); }
+  const bare = await hostOfOne(tools, { meta, host: { callTimeoutMs: 90 } });
+  try {
+    await msUntilTimeout(bare.host.callTool("y.interruptible", {}), /within 90 ms/);
+  } finally { await bare.host.close(); }
+});
+
+test("a declared deadline is cut to the longest a tool may declare", () => {
+  assert.equal(declaredDeadline({ name: "t", inputSchema: {}, _meta: { [DEADLINE_META]: 1e12 } }), MAX_DECLARED_DEADLINE_MS);
+  assert.equal(declaredDeadline({ name: "t", inputSchema: {}, _meta: { [DEADLINE_META]: 2_000 } }), 2_000);
+  for (const bad of [0, -1, NaN, "2000", null]) {
+    assert.equal(declaredDeadline({ name: "t", inputSchema: {}, _meta: { [DEADLINE_META]: bad } }), undefined);
+  }
+  assert.equal(declaredDeadline({ name: "t", inputSchema: {} }), undefined);
+});
+
+test("a worker that crashes is restarted: its calls fail with -32011, then calls work again", async () => {
+  const { host, counter, events } = await hostOfOne(["py.sleep", "py.echo"]);
+  try {
+    const lost = host.callTool("py.sleep", { ms: 3_000 });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    counter.handle.crash("out of memory");
+    await assert.rejects(lost, (error) =>
+      error.code === ErrorCode.WorkerRestarted && /"a" worker was restarted \(out of memory\)/.test(error.message));
+    const after = await host.callTool("py.echo", { again: true });
+    assert.equal(after.generation, 2);
+    assert.equal(counter.spawned, 2);
+    assert.deepEqual(events.map((e) => [e.type, e.reason]),
+      [["started", undefined], ["restarting", "out of memory"], ["restarted", "out of memory"]]);
+  } finally { await host.close(); }
+});
+
+test("a tool installed into one worker under a name another worker offers is refused with an event", async () => {
+  const { host } = await hostWith({ a: ["text.echo"], b: ["py.echo"] });
+  const events = [];
+  host.onWorkerEvent = (event) => events.push(event);
+  try {
+    const changed = new Promise((resolve) => { host.onToolsChanged = () => resolve(0); });
+    await host.request("b", "cloche/install", { requirements: ["text.echo", "extra.echo"] });
+    await changed;
+    assert.deepEqual(events, [{ type: "refused-tools", worker: "b", tools: ["text.echo"],
+      reason: "another worker already offers these names" }]);
+    assert.deepEqual(host.tools.map((t) => [t.name, t.worker]).sort(),
+      [["extra.echo", "b"], ["py.echo", "b"], ["text.echo", "a"]]);
+    assert.equal((await host.callTool("text.echo", { from: "a" })).content[0].text, '{"from":"a"}');
+  } finally { await host.close(); }
+});
+
+test("without an interrupt buffer, a busy call still ends at its deadline: the worker is replaced", async () => {
+  // py.interruptible would stop at an interrupt; with none, only replacing the worker ends it.
+  const { host, counter } = await hostOfOne(["py.interruptible", "py.echo"], { interrupt: false });
+  try {
+    assert.equal(counter.handle.interrupt, undefined);
+    const took = await msUntilTimeout(host.callTool("py.interruptible", {}, { timeoutMs: 50 }),
+      /did not finish within 50 ms.*did not stop within 100 ms and was restarted/);
+    assert.ok(took < 2_000, `took ${took} ms`);
+    assert.equal((await host.callTool("py.echo", {})).generation, 2);
+    assert.equal(counter.spawned, 2);
+  } finally { await host.close(); }
+});
+
+test("a giant text result is cut on the page with a marker; a giant structuredContent is dropped", async () => {
+  const { host } = await hostOfOne(["py.huge"]);
+  try {
+    const size = MAX_TEXT_PART_CHARS + 1_234_567;
+    const result = await host.callTool("py.huge", { size });
+    assert.equal(result._meta?.["cloche/truncated"], true);
+    assert.equal(result.content.length, 1);
+    assert.equal(result.content[0].text,
+      "x".repeat(MAX_TEXT_PART_CHARS) + "\n[… cut: 1,234,567 more characters; the result was larger than the page shows]");
+    const structured = await host.callTool("py.huge", { size: MAX_STRUCTURED_CHARS, structured: true });
+    assert.equal(structured.structuredContent, undefined);
+    assert.match(structured.content.at(-1).text, /^\[… cut: the structured result, 262,155 characters of JSON/);
+    const fine = await host.callTool("py.huge", { size: 1_000, structured: true });
+    assert.equal(fine._meta, undefined);
+    assert.equal(fine.structuredContent.text.length, 1_000);
+  } finally { await host.close(); }
+});
+
+const MiB = 2 ** 20;
+
+/**
+ * A host over one fake worker that reports its heap like the Python worker (40 MiB at boot).
+ * @param {string[]} tools
+ * @param {object} [hostOptions]
+ * @param {{heapBytes?: number}} [workerOptions]
+ */
+async function hostWithHeap(tools, hostOptions = {}, workerOptions = { heapBytes: 40 * MiB }) {
+  /** @type {{spawned?: number, handle?: any}} */
+  const counter = {};
+  const host = new WorkerHost({ spawn: () => fakeWorker(tools, counter, workerOptions), graceMs: 100, ...hostOptions });
+  /** @type {import("../../web/app/worker-host.js").WorkerEvent[]} */
+  const events = [];
+  /** @type {() => void} */
+  let onRestarted = () => {};
+  host.onWorkerEvent = (event) => {
+    events.push(event);
+    if (event.type === "restarted") onRestarted();
+  };
+  const restarted = () => new Promise((resolve) => { onRestarted = () => resolve(0); });
+  await host.addWorker({ name: "a" });
+  return { host, counter, events, restarted };
+}
+
+test("a worker whose heap grew far past its boot size is replaced when its call ends; the next call waits for the fresh one", async () => {
+  const { host, counter, events } = await hostWithHeap(["py.grow", "py.echo"]);
+  try {
+    const grown = await host.callTool("py.grow", { bytes: DEFAULT_HEAP_GROWTH_LIMIT_BYTES + 10 * MiB });
+    assert.equal(grown.generation, 1);  // the call itself is answered by the worker that grew
+    const next = await host.callTool("py.echo", { right: "after" });
+    assert.equal(next.generation, 2);
+    assert.equal(counter.spawned, 2);
+    assert.deepEqual(events.filter((e) => e.type !== "started").map((e) => [e.type, e.reason]), [
+      ["restarting", "its memory grew to 562 MiB; replaced to give it back"],
+      ["restarted", "its memory grew to 562 MiB; replaced to give it back"],
+    ]);
+  } finally { await host.close(); }
+});
+
+test("a heap that grew less than the limit keeps its worker; the limit is the host's option", async () => {
+  const { host, counter } = await hostWithHeap(["py.grow", "py.echo"]);
+  try {
+    await host.callTool("py.grow", { bytes: 300 * MiB });
+    await host.callTool("py.grow", { bytes: 200 * MiB });  // 500 MiB over boot in all: kept
+    assert.equal((await host.callTool("py.echo", {})).generation, 1);
+    assert.equal(counter.spawned, 1);
+  } finally { await host.close(); }
+  const strict = await hostWithHeap(["py.grow", "py.echo"], { heapGrowthLimitBytes: 2 * MiB });
+  try {
+    await strict.host.callTool("py.grow", { bytes: 3 * MiB });
+    assert.equal((await strict.host.callTool("py.echo", {})).generation, 2);
+    assert.match(strict.events.find((e) => e.type === "restarting")?.reason ?? "", /grew to 43 MiB/);
+  } finally { await strict.host.close(); }
+});
+
+test("a worker with a grown heap is not replaced while another call is in flight on it, and no call is lost", async () => {
+  const { host, counter } = await hostWithHeap(["py.grow", "py.sleep", "py.echo"]);
+  try {
+    const slow = host.callTool("py.sleep", { ms: 200 });
+    await host.callTool("py.grow", { bytes: 2 * 2 ** 30 });
+    assert.equal(counter.spawned, 1);  // py.sleep still runs there
+    assert.deepEqual(await slow, { content: [] });
+    assert.equal((await host.callTool("py.echo", {})).generation, 2);
+    assert.equal(counter.spawned, 2);
+  } finally { await host.close(); }
+});
+
+test("a stopped call whose late reply reports a grown heap gets its worker replaced", async () => {
+  const { host, counter, restarted } = await hostWithHeap(["py.grow", "py.echo"]);
+  try {
+    const replaced = restarted();
+    await assert.rejects(host.callTool("py.grow", { bytes: 3 * 2 ** 30, ms: 300 }, { timeoutMs: 50 }),
+      /interrupted and its worker kept running/);
+    assert.equal(counter.spawned, 1);
+    const stoppedAt = Date.now();
+    await replaced;  // once the worker answers the stopped call, with its heap at 3 GiB
+    assert.ok(Date.now() - stoppedAt > 150, "replaced when the late reply came, not before");
+    assert.equal((await host.callTool("py.echo", {})).generation, 2);
+  } finally { await host.close(); }
+});
+
+test("a worker that does not report its heap (a WASM worker) is never replaced for it", async () => {
+  const { host, counter } = await hostWithHeap(["py.grow", "py.echo"], {}, {});
+  try {
+    await host.callTool("py.grow", { bytes: 3 * 2 ** 30 });
+    assert.equal((await host.callTool("py.echo", {})).generation, 1);
+    assert.equal(counter.spawned, 1);
+  } finally { await host.close(); }
+});
+
+test("a heap grown by data still in use keeps its worker; once it is mostly unused, the worker is replaced", async () => {
+  const { host, counter, events } = await hostWithHeap(["py.grow", "py.echo"], {},
+    { heapBytes: 30 * MiB, inUseBytes: 10 * MiB });
+  try {
+    await host.callTool("py.grow", { bytes: 1024 * MiB, keep: true });  // a python.run session's data
+    await host.callTool("py.grow", { bytes: 400 * MiB });  // and garbage, under the limit
+    assert.equal((await host.callTool("py.echo", {})).generation, 1);
+    await host.callTool("py.grow", { bytes: 200 * MiB });  // 600 MiB unused now
+    assert.equal((await host.callTool("py.echo", {})).generation, 2);
+    assert.equal(counter.spawned, 2);
+    assert.equal(events.find((e) => e.type === "restarting")?.reason,
+      "its memory grew to 1.6 GiB, 1.0 GiB of it in use; replaced to give it back");
   } finally { await host.close(); }
 });

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import gzip
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import brotli
 import pytest
+import uvicorn
 from starlette.testclient import TestClient
 
 from cloche_server.app import create_app
@@ -103,7 +108,65 @@ def test_healthz_and_missing_files(client: TestClient) -> None:
     assert health.status_code == 200
     assert health.json()["status"] == "ok"
     assert client.get("/no-such-file").status_code == 404
-    assert client.get("/../pyproject.toml").status_code == 404
+
+
+SECRET = "secret-beside-the-dist-0d5c"
+
+
+@pytest.fixture
+def live_port(tmp_path: Path) -> Iterator[int]:
+    """The real app under uvicorn on 127.0.0.1, serving a dist with a secret file beside it."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<!doctype html><title>Cloche</title>")
+    (tmp_path / "pyproject.toml").write_text(f'name = "{SECRET}"\n')
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(create_app(site), log_level="warning", ws="none")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        listener.close()
+
+
+def raw_get(port: int, target: str) -> tuple[int, bytes]:
+    """GET `target` exactly as written, as `curl --path-as-is` sends it (nothing normalises it)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        request = f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        conn.sendall(request.encode("ascii"))
+        reply = b""
+        while chunk := conn.recv(65536):
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/../pyproject.toml",
+        "/%2e%2e/pyproject.toml",
+        "/..%2fpyproject.toml",
+        "/%2e%2e%2fpyproject.toml",
+        "/nested/../../pyproject.toml",
+        "//../pyproject.toml",
+        "/..%5cpyproject.toml",
+    ],
+)
+def test_a_path_out_of_the_dist_is_refused_as_sent(live_port: int, target: str) -> None:
+    assert raw_get(live_port, "/index.html")[0] == 200  # the server does serve files
+    status, body = raw_get(live_port, target)
+    assert status in (400, 404)
+    assert SECRET.encode() not in body
 
 
 def test_an_unbuilt_dist_is_refused_with_what_to_do(tmp_path: Path) -> None:

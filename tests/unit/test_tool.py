@@ -3,11 +3,12 @@
 import asyncio
 import dataclasses
 import datetime
+import json
 from typing import Annotated, Any, TypedDict
 
 import pytest
 
-from cloche import Context, Field, Tool, tool
+from cloche import Context, Field, McpServer, Tool, tool
 
 
 @tool
@@ -250,3 +251,29 @@ def test_renamed_keeps_everything_else() -> None:
     assert renamed.name == "social.greet"
     assert renamed.input_schema == greet.input_schema
     assert greet.name == "greet"
+
+
+def test_a_declared_deadline_is_in_the_tools_list_meta() -> None:
+    @tool(deadline_ms=2_000)
+    def slow(n: int) -> int:
+        return n
+
+    assert slow.to_mcp()["_meta"] == {"cloche/deadlineMs": 2_000}
+    assert slow.renamed("pkg.slow").to_mcp()["_meta"] == {"cloche/deadlineMs": 2_000}
+    listed = McpServer([slow]).handle(
+        json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+    )
+    assert json.loads(listed)["result"]["tools"][0]["_meta"] == {"cloche/deadlineMs": 2_000}
+    assert "_meta" not in greet.to_mcp()
+
+
+@pytest.mark.parametrize("deadline", [0, -5, 600_001, 1.5, "5s", True])
+def test_an_invalid_deadline_fails_at_decoration_naming_the_tool(deadline: Any) -> None:
+    def slow() -> None:
+        pass
+
+    with pytest.raises(
+        (TypeError, ValueError),
+        match=r"tool slow: deadline_ms must be a whole number of milliseconds from 1 to 600000",
+    ):
+        tool(deadline_ms=deadline)(slow)

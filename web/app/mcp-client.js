@@ -7,8 +7,9 @@ export const CLIENT_INFO = { name: "cloche-page", version: "0.1.0" };
 
 /**
  * @typedef {{name: string, title?: string, description?: string, inputSchema: object,
- *            outputSchema?: object, annotations?: object}} Tool
- * @typedef {{content: any[], structuredContent?: any, isError?: boolean}} CallToolResult
+ *            outputSchema?: object, annotations?: object, _meta?: Record<string, any>}} Tool
+ * @typedef {{content: any[], structuredContent?: any, isError?: boolean,
+ *            _meta?: Record<string, any>}} CallToolResult
  * @typedef {{progress: number, total?: number, message?: string}} Progress
  * @typedef {{timeoutMs?: number, signal?: AbortSignal, onProgress?: (p: Progress) => void,
  *            onId?: (id: number) => void}} CallOptions

@@ -4,11 +4,24 @@
 import { McpClient } from "./mcp-client.js";
 import { MessagePortTransport } from "./transports.js";
 import { JsonRpcError, ErrorCode } from "./jsonrpc.js";
+import { capResult } from "./result-cap.js";
 
-/** A call's deadline when neither the call nor its worker's spec sets one. */
+/** A call's deadline when neither the call, nor its tool, nor its worker's spec sets one. */
 export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
+/** The tools/list `_meta` key in which a tool declares its own deadline (a manifest's limits.deadlineMs). */
+export const DEADLINE_META = "cloche/deadlineMs";
+/** The longest deadline a tool may declare (the top of a manifest's range); a longer one is cut to it. */
+export const MAX_DECLARED_DEADLINE_MS = 600_000;
 /** How long a worker has to answer a ping after its call was interrupted at the deadline. */
 export const DEFAULT_GRACE_MS = 1_500;
+/**
+ * A worker whose heap grew more than this past its size at boot, and holds more than this unused,
+ * is replaced once no call is in flight on it: wasm memory never shrinks, so only a fresh worker
+ * gives it back. Data still in use (a python.run session's) keeps its worker.
+ */
+export const DEFAULT_HEAP_GROWTH_LIMIT_BYTES = 512 * 2 ** 20;
+/** What a worker sends ahead of each reply: its heap's size (docs/worker-protocol.md, "Memory"). */
+export const HEAP_NOTIFICATION = "notifications/cloche/heap";
 
 /**
  * @typedef {{name: string, url?: string | URL, options?: any, interruptible?: boolean,
@@ -32,17 +45,23 @@ export const DEFAULT_GRACE_MS = 1_500;
  * @property {{method: string, params: any}[]} replay  requests to repeat on a fresh worker
  * @property {Promise<void> | null} restarting
  * @property {Promise<void> | null} settling  set while an interrupted worker is asked whether it stopped
+ * @property {{bytes: number, inUseBytes?: number}} [heap]  what its worker last reported of its
+ *   heap (`info.heapBytes`: its size at boot)
  */
 
 export class WorkerHost {
   /**
-   * @param {{spawn: Spawn, callTimeoutMs?: number, graceMs?: number, maxMessageLength?: number}} options
+   * @param {{spawn: Spawn, callTimeoutMs?: number, graceMs?: number, maxMessageLength?: number,
+   *          heapGrowthLimitBytes?: number,
+   *          resultLimits?: import("./result-cap.js").ResultLimits}} options
    */
   constructor(options) {
     this.spawn = options.spawn;
+    this.resultLimits = options.resultLimits;
     this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     this.graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
     this.maxMessageLength = options.maxMessageLength;
+    this.heapGrowthLimitBytes = options.heapGrowthLimitBytes ?? DEFAULT_HEAP_GROWTH_LIMIT_BYTES;
     /** @type {Map<string, ManagedWorker>} */
     this.workers = new Map();
     /** @type {() => void} */
@@ -92,7 +111,9 @@ export class WorkerHost {
   }
 
   /**
-   * Call a tool by its qualified name within its deadline.
+   * Call a tool by its qualified name within its deadline: the caller's `timeoutMs`, else the
+   * tool's declared `_meta["cloche/deadlineMs"]`, else its worker spec's `callTimeoutMs`, else the
+   * host's. Text over the page's limits is cut from the result, with a marker (result-cap.js).
    * @param {string} name
    * @param {object} args
    * @param {{timeoutMs?: number, onProgress?: (p: import("./mcp-client.js").Progress) => void,
@@ -102,7 +123,8 @@ export class WorkerHost {
     const worker = this.#route(name);
     await this.#ready(worker);
     if (options.signal?.aborted) throw new JsonRpcError(ErrorCode.Cancelled, `${name} was stopped before it started`);
-    const deadline = options.timeoutMs ?? worker.spec.callTimeoutMs ?? this.callTimeoutMs;
+    const deadline = options.timeoutMs ?? declaredDeadline(worker.tools.find((tool) => tool.name === name))
+      ?? worker.spec.callTimeoutMs ?? this.callTimeoutMs;
     const controller = new AbortController();
     const { handle, client } = worker;
     const timeout = new JsonRpcError(ErrorCode.RequestTimeout,
@@ -127,15 +149,16 @@ export class WorkerHost {
     };
     options.signal?.addEventListener("abort", onCallerAbort, { once: true });
     try {
-      return await client.callTool(name, args, {
+      return capResult(await client.callTool(name, args, {
         signal: controller.signal, timeoutMs: 0, onProgress: options.onProgress,
-      });
+      }), this.resultLimits);
     } catch (error) {
       if (settled && (error === timeout || error === stopped)) await settled;
       throw error;
     } finally {
       clearTimeout(timer);
       options.signal?.removeEventListener("abort", onCallerAbort);
+      this.#giveBackMemory(worker);
     }
   }
 
@@ -260,6 +283,31 @@ export class WorkerHost {
     handle.onCrash = (reason) => {
       if (worker.handle === handle && this.workers.has(worker.spec.name)) this.#restart(worker, reason).catch(() => {});
     };
+    worker.heap = undefined;
+    client.peer.setNotificationHandler(HEAP_NOTIFICATION, (params) => {
+      if (worker.client !== client || typeof params?.bytes !== "number") return;
+      worker.heap = { bytes: params.bytes, inUseBytes: params.inUseBytes };
+      // A late reply (to a call already stopped) ends no callTool: check here too.
+      this.#giveBackMemory(worker);
+    });
+  }
+
+  /**
+   * Replace a worker whose heap grew far past its size at boot and is mostly unused, once nothing
+   * is in flight on it; calls sent meanwhile wait for the fresh worker, as after a deadline.
+   * @param {ManagedWorker} worker
+   */
+  #giveBackMemory(worker) {
+    const boot = worker.info?.heapBytes;
+    const { bytes, inUseBytes } = worker.heap ?? {};
+    if (typeof boot !== "number" || typeof bytes !== "number") return;
+    const limit = this.heapGrowthLimitBytes;
+    if (bytes - boot <= limit || (typeof inUseBytes === "number" && bytes - inUseBytes <= limit)) return;
+    if (worker.restarting || worker.settling || worker.client.peer.pending.size > 0) return;
+    if (this.workers.get(worker.spec.name) !== worker) return;
+    const used = typeof inUseBytes === "number" ? `, ${formatBytes(inUseBytes)} of it in use` : "";
+    this.#restart(worker, `its memory grew to ${formatBytes(bytes)}${used}; replaced to give it back`)
+      .catch(() => {});
   }
 
   /**
@@ -306,3 +354,18 @@ export class WorkerHost {
     await worker.client.close(reason).catch(() => {});
   }
 }
+
+/**
+ * The deadline a tool declares in its tools/list entry; undefined when it declares none, or
+ * something that is not a positive number of milliseconds (the worker's word is not trusted).
+ * @param {import("./mcp-client.js").Tool | undefined} tool
+ */
+export function declaredDeadline(tool) {
+  const declared = tool?._meta?.[DEADLINE_META];
+  if (typeof declared !== "number" || !(declared > 0)) return undefined;
+  return Math.min(declared, MAX_DECLARED_DEADLINE_MS);
+}
+
+/** @param {number} bytes */
+const formatBytes = (bytes) =>
+  bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${Math.round(bytes / 2 ** 20)} MiB`;
