@@ -56,6 +56,15 @@ def main(out: Path) -> int:
             f"  security: {len(cases)} escape cases, {controls} controls escaped as they should, "
             f"{escaped} escapes from the locked-down worker"
         )
+    resources = out / "security" / "resources.json"
+    if resources.is_file():
+        cases = json.loads(resources.read_text())
+        twins = sum(1 for case in cases if case["twin"] == "ok")
+        contained = sum(1 for case in cases if case["attempt"] == "contained")
+        print(
+            f"  security: {len(cases)} resource cases, {twins} twins under the limit succeeded, "
+            f"{contained} attempts contained"
+        )
     summary = f"{total[0]} passed, {total[1]} failed"
     print(summary + (f", {total[2]} skipped" if total[2] else ""))
     return 1 if total[1] else 0
