@@ -62,3 +62,27 @@ test("a tool package installed at runtime appears through tools/list_changed", a
     { requirements: ["cloche-tools-json"] }).then(() => "installed", (error) => String(error.message)));
   expect(byName).toContain("the worker fetches nothing");
 });
+
+test("on a page that is not cross-origin isolated, a busy loop still ends: its worker is replaced", async ({ page }) => {
+  // A page of this origin served without COOP and COEP (as a static host might): no
+  // SharedArrayBuffer, so no interrupt buffer, and the deadline can only replace the worker.
+  await page.route("**/not-isolated.html", (route) => route.fulfill({
+    body: "<!doctype html><title>not isolated</title>", contentType: "text/html",
+  }));
+  await page.goto("/not-isolated.html");
+  const outcome = await page.evaluate(async () => {
+    const { WorkerHost } = await import("/app/worker-host.js");
+    const { moduleWorkerSpawner } = await import("/app/worker-spawn.js");
+    const host = new WorkerHost({ spawn: moduleWorkerSpawner(), graceMs: 1_000 });
+    await host.addWorker({ name: "python-python", url: new URL("/workers/python-worker.js", location.href),
+      interruptible: true, options: { packages: ["cloche-tools-python"] } });
+    const loop = await host.callTool("python.run", { code: "while True:\n    pass" }, { timeoutMs: 1_500 })
+      .then(() => "finished", (error) => String(error.message));
+    const after = await host.callTool("python.run", { code: "6 * 7" });
+    return { isolated: self.crossOriginIsolated, loop, after: after.structuredContent.value };
+  });
+  expect(outcome.isolated).toBe(false);
+  expect(outcome.loop).toContain("did not finish within 1500 ms");
+  expect(outcome.loop).toContain("did not stop within 1000 ms and was restarted");
+  expect(outcome.after).toBe("42");
+});
