@@ -23,8 +23,14 @@ from ._files import COMPRESSIBLE, copy_if_changed, precompress, remove_unlisted,
 from .pyodide_lock_file import check_lock, write_lock
 from .registry import REGISTRY_NAME, RegistryError, registry_json, with_boot_flags
 from .vendored_npm import VendoredFileMissing, copy_vendored
+from .wasm_memory_limit import MemoryLimitError, limit_memory
 
 PYODIDE_CORE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip")
+PYODIDE_WASM = "pyodide.asm.wasm"
+# The Python heap's cap in dist/. Pyodide allows 4 GiB; half of it is far more than a tool call
+# should need, keeps a runaway allocation from taking a whole 32-bit address space per worker, and
+# stays below 2 GiB, where C code that keeps pointers in signed ints would start to break.
+DEFAULT_PYTHON_MEMORY_MIB = 2048
 # Files of web/ that are not part of the app.
 WEB_EXCLUDED = {"node_modules", "package.json", "package-lock.json", "tsconfig.json"}
 LOCK_NAME = "pyodide-lock.json"
@@ -92,6 +98,19 @@ class Project:
         if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
             raise BuildError("pyproject.toml: [tool.cloche.dist] on-demand must be a list of names")
         return names
+
+    def python_memory_bytes(self) -> int:
+        """The Python worker's heap cap: `[tool.cloche.dist] python-memory-mib` in pyproject.toml,
+        else DEFAULT_PYTHON_MEMORY_MIB. Written into pyodide.asm.wasm as its memory's maximum."""
+        config = tomllib.loads((self.root / "pyproject.toml").read_text())
+        dist = config.get("tool", {}).get("cloche", {}).get("dist", {})
+        mib = dist.get("python-memory-mib", DEFAULT_PYTHON_MEMORY_MIB)
+        if not (type(mib) is int and 64 <= mib <= 4096):
+            raise BuildError(
+                "pyproject.toml: [tool.cloche.dist] python-memory-mib must be a whole number "
+                f"of MiB from 64 to 4096, not {mib!r}"
+            )
+        return mib * 2**20
 
     def pyodide_version(self) -> str:
         package = self.pyodide_npm / "package.json"
@@ -236,6 +255,16 @@ def _lock(project: Project, out: _Output, wheels: list[Path]) -> None:
     out.write(LOCK_NAME, write_lock(project.pyodide_npm / LOCK_NAME, wheels, out.root))
 
 
+def _capped_pyodide(project: Project) -> bytes:
+    """pyodide.asm.wasm with its memory's maximum lowered to the heap cap: Pyodide's own memory
+    could grow to 4 GiB, and a heap never shrinks until its worker is replaced."""
+    source = project.pyodide_npm / PYODIDE_WASM
+    try:
+        return limit_memory(source.read_bytes(), project.python_memory_bytes())
+    except MemoryLimitError as error:
+        raise BuildError(f"cannot cap the Python heap in {source}: {error}") from None
+
+
 def build_dist(project: Project, dist: Path, wheels: list[Path], report: BuildReport) -> None:
     version = project.pyodide_version()
     core = f"pyodide/v{version}/"
@@ -244,7 +273,11 @@ def build_dist(project: Project, dist: Path, wheels: list[Path], report: BuildRe
         out.copy(path, str(path.relative_to(project.web)))
     core_sizes = {}
     for name in PYODIDE_CORE_FILES:
-        core_sizes[name] = out.copy(project.pyodide_npm / name, core + name).stat().st_size
+        if name == PYODIDE_WASM:
+            written = out.write(core + name, _capped_pyodide(project))
+        else:
+            written = out.copy(project.pyodide_npm / name, core + name)
+        core_sizes[name] = written.stat().st_size
     _lock(project, out, wheels)
     from .wasm_dist import WasmDistError, copy_wasm, with_wasm_packages
 

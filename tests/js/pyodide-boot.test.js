@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { contentTypeProblem, downloadCore, BootError } from "../../web/workers/pyodide-boot.js";
+import { heapUsage, MEASURE_IN_USE_AFTER_BYTES } from "../../web/workers/pyodide-boot.js";
 
 const index = new URL("http://127.0.0.1/pyodide/v1/");
 const files = { "pyodide.asm.wasm": 6, "pyodide.mjs": 4 };
@@ -49,4 +50,36 @@ test("a wasm with the wrong MIME type fails before Pyodide could hang on it", as
     })),
     /pyodide\.asm\.wasm is served as application\/octet-stream/,
   );
+});
+
+/** A stand-in for Pyodide's Emscripten module: a heap, a stack, and dlmalloc's mallinfo. */
+function fakePyodide(heapBytes, inUseBytes) {
+  const buffer = new ArrayBuffer(4096);
+  let stack = 4096;
+  const calls = [];
+  const module = {
+    HEAPU8: { length: heapBytes },
+    HEAPU32: new Uint32Array(buffer),
+    stackSave: () => stack,
+    stackAlloc: (/** @type {number} */ size) => (stack -= size),
+    stackRestore: (/** @type {number} */ top) => { stack = top; },
+    _mallinfo: (/** @type {number} */ at) => {
+      calls.push(at);
+      module.HEAPU32.set([heapBytes, 3, 0, 0, 0, 0, 0, inUseBytes, heapBytes - inUseBytes, 0], at >> 2);
+    },
+  };
+  return { pyodide: { _module: module }, calls, stackTop: () => stack };
+}
+
+test("heap usage: the size always, what is in use only once the heap grew far past boot", () => {
+  const boot = 30 * 2 ** 20;
+  const small = fakePyodide(boot + MEASURE_IN_USE_AFTER_BYTES, 12 * 2 ** 20);
+  assert.deepEqual(heapUsage(small.pyodide, boot), { bytes: boot + MEASURE_IN_USE_AFTER_BYTES });
+  assert.deepEqual(heapUsage(small.pyodide), { bytes: boot + MEASURE_IN_USE_AFTER_BYTES });
+  assert.equal(small.calls.length, 0);  // mallinfo walks the heap: not on every reply
+
+  const grown = fakePyodide(2 ** 31 - 2 ** 24, 40 * 2 ** 20);
+  assert.deepEqual(heapUsage(grown.pyodide, boot), { bytes: 2 ** 31 - 2 ** 24, inUseBytes: 40 * 2 ** 20 });
+  assert.equal(grown.calls.length, 1);
+  assert.equal(grown.stackTop(), 4096);  // the struct's stack space is given back
 });

@@ -119,3 +119,23 @@ def test_dist_serves_the_vendored_browser_libraries_as_they_are_in_node_modules(
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/javascript")
         assert response.content == code
+
+
+def test_dist_caps_the_python_heap_in_its_pyodide_wasm() -> None:
+    from cloche_server.wasm_memory_limit import PAGE, limit_memory, memory_limits
+
+    info = json.loads((DIST / "build-info.json").read_text())
+    built = (DIST / info["pyodideIndexURL"] / "pyodide.asm.wasm").read_bytes()
+    stock = (PROJECT.pyodide_npm / "pyodide.asm.wasm").read_bytes()
+    cap = PROJECT.python_memory_bytes()
+    assert memory_limits(stock) == (480, 65536)  # as shipped: up to 4 GiB
+    assert memory_limits(built) == (480, cap // PAGE)
+    assert built == limit_memory(stock, cap)
+
+
+@pytest.mark.parametrize("value", ["2048", 32, 8192, 1.5, True])
+def test_a_bad_python_memory_cap_is_refused(tmp_path: Path, value: object) -> None:
+    text = f"[tool.cloche.dist]\npython-memory-mib = {json.dumps(value)}\n"
+    (tmp_path / "pyproject.toml").write_text(text)
+    with pytest.raises(BuildError, match="python-memory-mib must be a whole number of MiB"):
+        Project(tmp_path).python_memory_bytes()

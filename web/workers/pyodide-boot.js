@@ -162,3 +162,32 @@ export function describePython(pyodide) {
   );
   return JSON.parse(json);
 }
+
+/** Once the heap has grown this much past its boot size, the worker says how much of it is in use. */
+export const MEASURE_IN_USE_AFTER_BYTES = 256 * 2 ** 20;
+
+/**
+ * The heap's size (Pyodide's wasm memory, which never shrinks) and, once it has grown more than
+ * MEASURE_IN_USE_AFTER_BYTES past `bootBytes`, how much of it malloc has handed out: dlmalloc's
+ * mallinfo().uordblks. mallinfo walks the whole heap (2-8 ms at 1 GiB), hence only then. The host
+ * replaces a worker whose heap is mostly unused (docs/worker-protocol.md, "Memory").
+ * @param {any} pyodide
+ * @param {number} [bootBytes]
+ * @returns {{bytes: number, inUseBytes?: number}}
+ */
+export function heapUsage(pyodide, bootBytes = Infinity) {
+  const module = pyodide._module;
+  const bytes = module.HEAPU8.length;
+  if (!(bytes - bootBytes > MEASURE_IN_USE_AFTER_BYTES) || typeof module._mallinfo !== "function") {
+    return { bytes };
+  }
+  // struct mallinfo is ten 32-bit size_t fields; on the stack, since malloc may be out of room.
+  const top = module.stackSave();
+  try {
+    const info = module.stackAlloc(40);
+    module._mallinfo(info);
+    return { bytes, inUseBytes: module.HEAPU32[(info >> 2) + 7] };  // uordblks: bytes in use
+  } finally {
+    module.stackRestore(top);
+  }
+}
