@@ -1,8 +1,12 @@
+import hashlib
+import json
+from pathlib import Path
+
 import pytest
 import wasmtime
-from wasm_helpers import TOOL_PACKAGES
+from wasm_helpers import FIXTURES, TOOL_PACKAGES
 
-from cloche_server.wasm import ModuleRefused, cap_memory
+from cloche_server.wasm import ModuleRefused, WasmPackage, cap_memory
 
 PAGE = 65536
 
@@ -49,8 +53,13 @@ def test_growth_past_the_cap_fails_inside_the_module() -> None:
     ("text", "reason"),
     [
         ('(module (import "env" "memory" (memory 1)))', "imports its memory"),
-        ("(module (memory 20))", "at least"),
+        (
+            "(module (memory 20))",
+            "at least 1310720 bytes of memory, more than its limit of 1048576",
+        ),
         ("(module (memory i64 1))", "64-bit"),
+        ("(module (memory 1) (memory 1))", "defines 2 memories; exactly one is supported"),
+        ("(module (memory 1 2 shared))", "memory is shared; only a plain 32-bit one"),
     ],
 )
 def test_what_cannot_be_capped_is_refused(text: str, reason: str) -> None:
@@ -64,3 +73,17 @@ def test_garbage_is_refused() -> None:
         cap_memory(b"hello world", PAGE)
     with pytest.raises(ModuleRefused, match="truncated"):
         cap_memory(wat("(module (memory 1))")[:-1], PAGE)
+
+
+def test_the_runner_refuses_a_forbidden_memory_before_anything_runs(tmp_path: Path) -> None:
+    # A command module that would otherwise run, with its memory imported instead of defined.
+    module = wat(
+        '(module (import "env" "memory" (memory 1)) (export "memory" (memory 0))'
+        ' (func (export "_start")))'
+    )
+    manifest = json.loads((FIXTURES / "misbehave" / "manifest.json").read_text())
+    manifest["sha256"] = hashlib.sha256(module).hexdigest()
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    (tmp_path / "misbehave.wasm").write_bytes(module)
+    with pytest.raises(ModuleRefused, match=r"^the module imports its memory; the ABI has modules"):
+        WasmPackage.load(tmp_path / "manifest.json")
