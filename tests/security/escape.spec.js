@@ -116,6 +116,9 @@ test.beforeAll(async ({ browser }) => {
     const host = new WorkerHost({ spawn: moduleWorkerSpawner() });
     await host.addWorker({ name: "python-tools", url: new URL("/workers/python-worker.js", location.href),
       interruptible: true, options: { packages: ["cloche-tools-text"] } });
+    // Another worker, whose tools must keep answering whatever the hostile one tries.
+    await host.addWorker({ name: "wasm", url: new URL("/workers/wasm-worker.js", location.href),
+      options: { manifests: ["/wasm/hash/manifest.json"] } });
     await host.request("python-tools", "cloche/install", { wheels: [wheel] });
     window.attempt = async (/** @type {string} */ name, /** @type {string} */ target) =>
       (await host.callTool("hostile.attempt", { case: name, target }, { timeoutMs: 20_000 })).structuredContent;
@@ -181,8 +184,12 @@ for (const item of CASES) {
     expect(runs.control.verdict, `the control must get out, or this case proves nothing: ${runs.control.detail}`).toBe("escaped");
     expect(runs.locked.verdict, `Cloche's worker let it out: ${runs.locked.detail}`).toBe("blocked");
     expect(runs.locked.detail, "a clear error says why").toMatch(/not available to tool code|Content Security Policy|refused|violates/i);
-    // The page and the worker still answer.
-    const stats = await pages.locked.evaluate(() => window.host.callTool("text.stats", { text: "still here" }));
-    expect(stats.isError).toBeFalsy();
+    // The page, the worker the attempt ran in, and the other worker still answer.
+    const after = await pages.locked.evaluate(async () => ({
+      stats: await window.host.callTool("text.stats", { text: "still here" }),
+      hash: await window.host.callTool("hash.sha256", { text: "abc" }),
+    }));
+    expect(after.stats.isError).toBeFalsy();
+    expect(after.hash.structuredContent.hex).toMatch(/^ba7816bf/);
   });
 }
