@@ -23,12 +23,10 @@ for (const { model, kind } of [{ model: "fake-gpt", kind: "OpenAI" }, { model: "
     await sendMessage(page, "What is 6 × 7? Then hash the word hello.");
     await expect(page.locator(".message.user")).toHaveText(/What is 6 × 7\? Then hash the word hello\./);
 
-    // python.run may reach outside the sandbox today, so the user is asked first.
+    // python.run reaches nothing outside its sandbox and changes nothing outside it (its
+    // annotations say so since the workers are locked down), so it runs without asking.
     const python = toolCard(page, 0);
-    await expect(python).toHaveAttribute("data-status", "approval");
-    await expect(python.getByRole("group", { name: "Approve python.run?" })).toContainText("may reach outside the sandbox");
-    if (kind === "OpenAI") await page.screenshot({ path: `${SHOTS}/agent-approval.png` });
-    await python.getByRole("button", { name: "Allow for this conversation" }).click();
+    await expect(python.locator(".approval")).toHaveCount(0);
 
     // Progress notifications from the worker move the card's bar.
     await expect(python).toHaveAttribute("data-status", "running");
@@ -84,7 +82,6 @@ test("Stop ends a busy python.run; the card says so and the next call on that wo
   ]);
   await sendMessage(page, "Loop forever.");
   const busy = toolCard(page, 0);
-  await busy.getByRole("button", { name: "Allow once" }).click();
   await expect(busy).toHaveAttribute("data-status", "running");
   await page.waitForTimeout(500);
   await page.getByRole("button", { name: "Stop" }).click();
@@ -94,7 +91,6 @@ test("Stop ends a busy python.run; the card says so and the next call on that wo
 
   await sendMessage(page, "Now add up 0 to 9.");
   const next = toolCard(page, 1);
-  await next.getByRole("button", { name: "Allow once" }).click();
   await expect(next).toHaveAttribute("data-status", "ok");
   await expect(page.locator(".message.assistant").last()).toContainText("The sum is 45.");
   await openCard(next);
@@ -116,6 +112,7 @@ test("a tool that declares no annotations asks first, and a denial is told to th
   const card = toolCard(page, 0);
   await expect(card.getByRole("group", { name: "Approve conformance.count?" }))
     .toContainText("declares no annotations, so it counts as both");
+  await page.screenshot({ path: `${SHOTS}/agent-approval.png` });
   await card.getByRole("button", { name: "Deny" }).click();
   await expect(card).toHaveAttribute("data-status", "denied");
   await expect(page.locator(".message.assistant").last()).toContainText("Understood, I will not count.");
@@ -190,7 +187,6 @@ test("Run again repeats a call by hand, without asking again, and the card shows
   ]);
   await sendMessage(page, "What time is it in nanoseconds?");
   const card = toolCard(page, 0);
-  await card.getByRole("button", { name: "Allow once" }).click();
   await expect(page.locator(".message.assistant").last()).toContainText("That is the time in nanoseconds.");
   await openCard(card);
   const first = await card.locator(".tool-fields dd").first().textContent();
@@ -210,7 +206,6 @@ test("Stop on code that swallows the interrupt replaces python.run's worker, and
   ]);
   await sendMessage(page, "Run this stubborn loop.");
   const busy = toolCard(page, 0);
-  await busy.getByRole("button", { name: "Allow for this conversation" }).click();
   await expect(busy).toHaveAttribute("data-status", "running");
   await page.waitForTimeout(500);
   await page.evaluate(() => { window.workerBefore = window.cloche.host.workers.get("python-python").handle; });

@@ -129,7 +129,9 @@ def test_code_reports_progress_through_the_builtin_and_may_shadow_it() -> None:
     assert run("progress", session="s")["value"] == "'mine'"
 
 
-def test_run_asks_before_running_while_code_can_reach_the_network() -> None:
+def test_run_says_it_reaches_nothing_outside_the_sandbox() -> None:
+    # True since the workers are locked down (docs/security.md): the code it runs has no network,
+    # no storage and nothing of the page, so the page runs it without asking.
     annotations = python.run.to_mcp()["annotations"]
-    assert annotations["openWorldHint"] is True
+    assert annotations["openWorldHint"] is False
     assert annotations["destructiveHint"] is False

@@ -42,10 +42,10 @@ class RunResult(TypedDict):
     error: str | None
 
 
-# Open world: until the sandbox closes what the worker can reach, code run here can still call the
-# app's own origin (its model relay included) and the browser's storage through JavaScript, so
-# the agent asks the user before running it.
-@tool(title="Run Python", destructive=False, open_world=True)
+# Not open world: the code it runs has no network, no storage and nothing of the page (its worker
+# is locked down before any tool code runs, docs/security.md), and it changes nothing outside its
+# own session, so the agent runs it without asking.
+@tool(title="Run Python", destructive=False, open_world=False)
 async def run(
     code: Annotated[str, Field(min_length=1)],
     session: Annotated[str, Field(min_length=1, max_length=100)] | None = None,
