@@ -7,6 +7,7 @@ module-worker spawner, the real Python worker). Every row is measured in this on
 - the warm round trip of a trivial Python tool call and of a trivial WASM tool call (p50, p99
   over --calls calls each) beside a bare MessagePort echo to a worker, and their ratios;
 - the time from a worker being killed (deadline overrun) to the next successful call;
+- installing and removing packages not loaded at boot, as the runtime panel does;
 - the agent page (fresh browser context): from navigation to every tool listed, and to Python
   ready on the page.
 
@@ -183,6 +184,37 @@ def agent_page_times(browser: Any, url: str) -> dict[str, float]:
     return {"listed": listed, "ready": ready}
 
 
+PACKAGE_TIMES = """async () => {
+  const runtimes = window.cloche.runtimes;
+  const timed = async (work) => {
+    const start = performance.now();
+    await work();
+    return performance.now() - start;
+  };
+  const install = await timed(() => runtimes.install("cloche-tools-date"));
+  const load = await timed(() => runtimes.install("textstats"));
+  const unload = await timed(() => runtimes.remove("textstats"));
+  const remove = await timed(() => runtimes.remove("cloche-tools-date"));
+  localStorage.removeItem("cloche.packages");
+  return { install, load, unload, remove };
+}"""
+
+
+def package_times(browser: Any, url: str) -> dict[str, float]:
+    """Milliseconds to install and remove a package not loaded at boot, from the runtime panel's
+    actions: Python through cloche/install (the page fetches and checks the wheel), WASM through
+    cloche/load; removing the Python one restarts its worker."""
+    page: Page = browser.new_context().new_page()
+    page.goto(url)
+    page.wait_for_selector(
+        '#runtimes [data-worker="python-tools"][data-state="ready"]', timeout=60_000
+    )
+    page.wait_for_selector('#runtimes [data-worker="wasm"][data-state="ready"]')
+    times: dict[str, float] = page.evaluate(PACKAGE_TIMES)
+    page.context.close()
+    return times
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1000, help="warm calls (default 1000)")
@@ -210,6 +242,7 @@ def main() -> int:
         echo = page.evaluate(ECHO, {"calls": args.calls, "url": ECHO_WORKER_PATH})
         restarts = [page.evaluate(RESTART) for _ in range(3)]
         pages = [agent_page_times(browser, url) for _ in range(args.cold_runs)]
+        installs = [package_times(browser, url) for _ in range(args.cold_runs)]
         browser.close()
 
     ready = statistics.median(r["ready"] for r in cold)
@@ -257,6 +290,15 @@ def main() -> int:
             f"{statistics.median(p['ready'] for p in pages):.0f} ms",
             "",
             f"median of {len(pages)}, both Python workers",
+        ),
+        *(
+            (label, f"{statistics.median(t[key] for t in installs):.0f} ms", "", note)
+            for label, key, note in (
+                ("install a Python package at run time", "install", "cloche-tools-date"),
+                ("load a WASM package at run time", "load", "textstats"),
+                ("unload a WASM package", "unload", "textstats"),
+                ("remove a Python package", "remove", "its worker restarts without it"),
+            )
         ),
     ]
     print(
