@@ -391,3 +391,40 @@ test("a heap grown by data still in use keeps its worker; once it is mostly unus
       "its memory grew to 1.6 GiB, 1.0 GiB of it in use; replaced to give it back");
   } finally { await host.close(); }
 });
+
+test("control: with calls side by side, tool code answers another call with a forged reply", async () => {
+  const { host } = await hostOfOne(["a.sleep", "a.forge"]);
+  const victim = host.callTool("a.sleep", { ms: 100 });
+  const forger = host.callTool("a.forge", { upTo: 50 });
+  const [victimResult] = await Promise.all([victim, forger]);
+  assert.equal(victimResult.content[0].text, "forged", "without the check, the forgery wins");
+  await host.close();
+});
+
+test("one call at a time: a forged reply finds no other call to answer, and is dropped and counted", async () => {
+  const { host } = await hostOfOne(["a.sleep", "a.forge"], { spec: { oneCallAtATime: true } });
+  const victim = host.callTool("a.sleep", { ms: 100 });
+  const forger = host.callTool("a.forge", { upTo: 50 });
+  const [victimResult, forgerResult] = await Promise.all([victim, forger]);
+  assert.deepEqual(victimResult.content, [], "the sleeping call got its own, genuine reply");
+  // The forger's own call is answered by the first reply carrying its id: its code is the call.
+  assert.equal(forgerResult.content[0].text, "forged");
+  await new Promise((resolve) => setTimeout(resolve, 50));  // the rest of the forgeries arrive
+  const peer = /** @type {any} */ (host.workers.get("a")).client.peer;
+  assert.ok(peer.droppedReplies >= 49, `forged replies to ids not in flight are dropped (${peer.droppedReplies})`);
+  await host.close();
+});
+
+test("one call at a time: a queued call waits, its deadline starts when it runs, and Stop takes it out of the queue", async () => {
+  const { host } = await hostOfOne(["a.sleep"], { spec: { oneCallAtATime: true, callTimeoutMs: 150 } });
+  const started = Date.now();
+  const first = host.callTool("a.sleep", { ms: 100 });
+  const second = host.callTool("a.sleep", { ms: 100 });
+  const controller = new AbortController();
+  const third = host.callTool("a.sleep", { ms: 100 }, { signal: controller.signal });
+  controller.abort(new Error("stopped by the user"));
+  await assert.rejects(third, /a.sleep was stopped before it started/);
+  await Promise.all([first, second]);
+  assert.ok(Date.now() - started >= 200, "the calls ran one after another");
+  await host.close();
+});

@@ -57,6 +57,8 @@ export class JsonRpcPeer {
     /** @type {Map<string, Handler>} */
     this.notificationHandlers = new Map();
     this.closed = false;
+    /** Replies to no request in flight (late, repeated or forged): dropped, and counted here. */
+    this.droppedReplies = 0;
     /** @type {(error: Error) => void} */
     this.onerror = () => {};
     /** @type {() => void} */
@@ -215,10 +217,12 @@ export class JsonRpcPeer {
       if (!this.#settle(message.id, new JsonRpcError(code ?? ErrorCode.InternalError, String(text), data))) {
         if (message.id === null || message.id === undefined) {
           this.onerror(new JsonRpcError(code ?? ErrorCode.InternalError, String(text), data));
+        } else {
+          this.droppedReplies++;
         }
       }
     } else if ("result" in message) {
-      this.#settle(message.id, null, message.result);
+      if (!this.#settle(message.id, null, message.result)) this.droppedReplies++;
     }
     // A reply to a request that already timed out or was cancelled is dropped: nobody waits.
   }

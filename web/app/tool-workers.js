@@ -66,10 +66,13 @@ export function pythonWorkerSpecs(registry, baseURL, loaded = bootPackages(regis
   const shared = python.filter((p) => !isIsolated(p));
   const isolated = python.filter((p) => isIsolated(p) && wanted.has(p.name));
   return [
-    ...(shared.length ? [{ name: "python-tools", url, interruptible: true,
+    // One call at a time in a Python worker: tool code can reach its worker's port, so only the
+    // call it runs for may be in flight there (docs/security.md, "Integrity").
+    ...(shared.length ? [{ name: "python-tools", url, interruptible: true, oneCallAtATime: true,
       options: { packages: shared.filter((p) => wanted.has(p.name)).map((p) => p.name) } }] : []),
     ...isolated.map((p) => ({
-      name: workerOfPackage(registry, p.name), url, interruptible: true, options: { packages: [p.name] },
+      name: workerOfPackage(registry, p.name), url, interruptible: true, oneCallAtATime: true,
+      options: { packages: [p.name] },
     })),
   ];
 }

@@ -5,6 +5,7 @@ import { McpClient } from "./mcp-client.js";
 import { MessagePortTransport } from "./transports.js";
 import { JsonRpcError, ErrorCode } from "./jsonrpc.js";
 import { capResult } from "./result-cap.js";
+import { untilAborted } from "./until-aborted.js";
 
 /** A call's deadline when neither the call, nor its tool, nor its worker's spec sets one. */
 export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
@@ -25,10 +26,12 @@ export const HEAP_NOTIFICATION = "notifications/cloche/heap";
 
 /**
  * @typedef {{name: string, url?: string | URL, options?: any, interruptible?: boolean,
- *            callTimeoutMs?: number}} WorkerSpec
+ *            callTimeoutMs?: number, oneCallAtATime?: boolean}} WorkerSpec
+ * @typedef {{timeoutMs?: number, onProgress?: (p: import("./mcp-client.js").Progress) => void,
+ *            signal?: AbortSignal}} CallOptions
  * @typedef {{port: MessagePort, ready: Promise<any>, terminate(): void,
  *            interrupt?(): void, clearInterrupt?(): void,
- *            onCrash?: (reason: string) => void}} WorkerHandle
+ *            onCrash?: (reason: string) => void, ignoredMessages?: number}} WorkerHandle
  * @typedef {(spec: WorkerSpec) => WorkerHandle} Spawn
  * @typedef {import("./mcp-client.js").Tool & {worker: string}} HostedTool
  * @typedef {{type: "started" | "restarting" | "restarted" | "refused-tools", worker: string, reason?: string,
@@ -45,6 +48,7 @@ export const HEAP_NOTIFICATION = "notifications/cloche/heap";
  * @property {{method: string, params: any}[]} replay  requests to repeat on a fresh worker
  * @property {Promise<void> | null} restarting
  * @property {Promise<void> | null} settling  set while an interrupted worker is asked whether it stopped
+ * @property {Promise<unknown>} turn  settles when the last queued call is done (oneCallAtATime)
  * @property {{bytes: number, inUseBytes?: number}} [heap]  what its worker last reported of its
  *   heap (`info.heapBytes`: its size at boot)
  */
@@ -114,13 +118,41 @@ export class WorkerHost {
    * Call a tool by its qualified name within its deadline: the caller's `timeoutMs`, else the
    * tool's declared `_meta["cloche/deadlineMs"]`, else its worker spec's `callTimeoutMs`, else the
    * host's. Text over the page's limits is cut from the result, with a marker (result-cap.js).
+   * A worker whose spec says `oneCallAtATime` runs its calls one after another (queued calls wait,
+   * and their deadlines start when they do), so no call can be answered by code running for
+   * another: tool code there can post on the worker's port, but only the call in flight is there
+   * to answer.
    * @param {string} name
    * @param {object} args
-   * @param {{timeoutMs?: number, onProgress?: (p: import("./mcp-client.js").Progress) => void,
-   *          signal?: AbortSignal}} [options]
+   * @param {CallOptions} [options]
    */
   async callTool(name, args, options = {}) {
     const worker = this.#route(name);
+    if (!worker.spec.oneCallAtATime) return this.#callNow(worker, name, args, options);
+    const before = worker.turn;
+    /** @type {() => void} */
+    let done = () => {};
+    worker.turn = before.then(() => new Promise((resolve) => { done = () => resolve(undefined); }));
+    try {
+      await untilAborted(before, options.signal);
+    } catch {
+      before.then(() => done());
+      throw new JsonRpcError(ErrorCode.Cancelled, `${name} was stopped before it started`);
+    }
+    try {
+      return await this.#callNow(worker, name, args, options);
+    } finally {
+      done();
+    }
+  }
+
+  /**
+   * @param {ManagedWorker} worker
+   * @param {string} name
+   * @param {object} args
+   * @param {CallOptions} options
+   */
+  async #callNow(worker, name, args, options) {
     await this.#ready(worker);
     if (options.signal?.aborted) throw new JsonRpcError(ErrorCode.Cancelled, `${name} was stopped before it started`);
     const deadline = options.timeoutMs ?? declaredDeadline(worker.tools.find((tool) => tool.name === name))
@@ -268,7 +300,8 @@ export class WorkerHost {
       for (const { method, params } of replay) await client.request(method, params, { timeoutMs: 120_000 });
       const tools = await client.listTools();
       /** @type {ManagedWorker} */
-      return { spec, handle, client, tools, info, replay: [...replay], restarting: null, settling: null };
+      return { spec, handle, client, tools, info, replay: [...replay], restarting: null, settling: null,
+        turn: Promise.resolve() };
     } catch (error) {
       handle.terminate();
       await client?.close().catch(() => {});

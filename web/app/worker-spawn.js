@@ -75,6 +75,13 @@ export function spawnModuleWorker(spec, options = {}) {
     });
     worker.addEventListener("message", (event) => {
       const message = event.data;
+      // The global channel is for start-up only: once the worker is ready, tool code may run in
+      // it, and nothing it posts here is believed (its death shows as an `error` event, or a
+      // failed ping). Such messages are counted, for tests and the curious.
+      if (booted) {
+        handle.ignoredMessages = (handle.ignoredMessages ?? 0) + 1;
+        return;
+      }
       if (message?.type === "cloche/progress") {
         phase = message.phase;
         onProgress(spec.name, message);
