@@ -102,7 +102,8 @@ test("Stop ends a busy python.run; the card says so and the next call on that wo
 test("a tool that declares no annotations asks first, and a denial is told to the model", async ({ page }) => {
   await serveFixtures(page);
   await openAgent(page);
-  await installWheels(page, [conformanceWheel()], { host: "cloche.host" });
+  await installWheels(page, [conformanceWheel()],
+    { host: "cloche.host", tools: ["conformance.count", "conformance.cancellations"] });
   await expect(page.locator("#tool-list")).toContainText("conformance.count");
   await scriptModel([
     { tool_calls: [{ name: "conformance_count", arguments: { to: 3 } }] },

@@ -428,3 +428,42 @@ test("one call at a time: a queued call waits, its deadline starts when it runs,
   assert.ok(Date.now() - started >= 200, "the calls ran one after another");
   await host.close();
 });
+
+/** @param {WorkerHost} host @param {number} [ms] */
+const settle = (host, ms = 100) => new Promise((resolve) => setTimeout(resolve, ms));
+
+test("control: a worker trusted with its own list can inject a tool and hide one", async () => {
+  const { host } = await hostOfOne(["a.inject", "a.hide", "a.echo"]);
+  await host.callTool("a.inject", { name: "web.fetch_x" });
+  await host.callTool("a.hide", { name: "a.echo" });
+  await settle(host);
+  const names = host.tools.map((t) => t.name);
+  assert.ok(names.includes("web.fetch_x") && !names.includes("a.echo"), names.join(", "));
+  await host.close();
+});
+
+test("a worker's tools are the host's: an injected tool is refused, a hidden one restarts the worker", async () => {
+  const expectedTools = ["a.inject", "a.hide", "a.echo"];
+  const { host, counter, events } = await hostOfOne(expectedTools, { spec: { expectedTools } });
+  await host.callTool("a.inject", { name: "web.fetch_x" });
+  await settle(host);
+  assert.ok(!host.tools.some((t) => t.name === "web.fetch_x"));
+  assert.deepEqual(events.filter((e) => e.type === "refused-tools").map((e) => [e.tools, e.reason]),
+    [[["web.fetch_x"], "the host did not put these tools into the worker"]]);
+  await host.callTool("a.hide", { name: "a.echo" });
+  await settle(host, 200);
+  assert.ok(events.some((e) => e.type === "restarted" && /stopped offering a.echo/.test(e.reason ?? "")));
+  assert.equal(counter.spawned, 2);
+  assert.deepEqual((await host.callTool("a.echo", { still: "here" })).content[0].text, '{"still":"here"}');
+  await host.close();
+});
+
+test("a tools/list that pages on and on is refused at the page's caps, and the tools listed before stay", async () => {
+  const { host } = await hostOfOne(["a.flood", "a.echo"]);
+  await host.callTool("a.flood", {});
+  await settle(host, 300);
+  assert.deepEqual(host.tools.map((t) => t.name), ["a.flood", "a.echo"]);
+  const client = /** @type {any} */ (host.workers.get("a")).client;
+  await assert.rejects(client.listTools(), /over the page's caps \(20 pages, 1000 tools, 4194304 characters\)/);
+  await host.close();
+});

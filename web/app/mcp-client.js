@@ -4,6 +4,11 @@ import { JsonRpcPeer, JsonRpcError, ErrorCode } from "./jsonrpc.js";
 export const LATEST_PROTOCOL_VERSION = "2025-11-25";
 export const SUPPORTED_PROTOCOL_VERSIONS = ["2025-11-25", "2025-06-18", "2025-03-26"];
 export const CLIENT_INFO = { name: "cloche-page", version: "0.1.0" };
+// What one tools/list (all its pages) may bring into the page: a worker that lists more is
+// refused, so a flood of made-up tools cannot fill the page's memory (docs/security.md).
+export const MAX_LIST_PAGES = 20;
+export const MAX_LISTED_TOOLS = 1_000;
+export const MAX_LIST_CHARACTERS = 4 * 1024 * 1024;
 
 /**
  * @typedef {{name: string, title?: string, description?: string, inputSchema: object,
@@ -65,10 +70,19 @@ export class McpClient {
     /** @type {Tool[]} */
     const tools = [];
     let cursor;
+    let pages = 0;
+    let characters = 0;
     do {
       const page = await this.peer.request("tools/list", cursor ? { cursor } : {}, { timeoutMs });
-      tools.push(...(page.tools ?? []));
-      cursor = page.nextCursor;
+      const listed = Array.isArray(page?.tools) ? page.tools : [];
+      characters += JSON.stringify(listed).length;
+      tools.push(...listed);
+      cursor = page?.nextCursor;
+      if (++pages > MAX_LIST_PAGES || tools.length > MAX_LISTED_TOOLS || characters > MAX_LIST_CHARACTERS) {
+        throw new JsonRpcError(ErrorCode.InvalidParams, `the worker's tool list is over the page's caps ` +
+          `(${MAX_LIST_PAGES} pages, ${MAX_LISTED_TOOLS} tools, ${MAX_LIST_CHARACTERS} characters): ` +
+          `${pages} pages, ${tools.length} tools, ${characters} characters so far; its list is refused`);
+      }
     } while (cursor);
     return tools;
   }

@@ -3,7 +3,7 @@
 // they offer, and installing or removing a package while the page runs. The user's choices are
 // remembered in `storage`. No DOM here.
 import {
-  bootPackages, PYTHON_BASE_PACKAGES, pythonWorkerSpecs, wasmWorkerSpecs, isolatedWorkerSpec, workerOfPackage, manifestURL,
+  bootPackages, PYTHON_BASE_PACKAGES, pythonWorkerSpecs, toolsOf, wasmWorkerSpecs, isolatedWorkerSpec, workerOfPackage, manifestURL,
 } from "./tool-workers.js";
 import { errorText } from "./error-text.js";
 import { untilAborted } from "./until-aborted.js";
@@ -192,6 +192,7 @@ export class Runtimes {
         const wasm = /** @type {import("./tool-workers.js").WasmPackage} */ (
           (registry.wasmPackages ?? []).find((p) => p.name === name));
         const url = manifestURL(wasm, this.baseURL);
+        spec.expectedTools = [...spec.expectedTools ?? [], ...toolsOf(registry, [name])];
         await this.host.request(worker, "cloche/load", { manifestURL: url });
         spec.options.manifests = [...spec.options.manifests, url];
       } else {
@@ -200,6 +201,7 @@ export class Runtimes {
         const wheels = await this.wheelsFor([name], {
           baseURL: this.baseURL, have: [...PYTHON_BASE_PACKAGES, ...spec.options.packages],
         });
+        spec.expectedTools = [...spec.expectedTools ?? [], ...toolsOf(registry, [name])];
         await this.host.request(worker, "cloche/install", { wheels });
         spec.options.packages = [...spec.options.packages, name];
       }
@@ -222,6 +224,8 @@ export class Runtimes {
       const spec = /** @type {WorkerSpec} */ (this.specs.get(worker));
       if (spec.name === "wasm") {
         await this.#whenStarted(worker);
+        const leaving = toolsOf(registry, [name]);
+        spec.expectedTools = (spec.expectedTools ?? []).filter((tool) => !leaving.includes(tool));
         await this.host.request(worker, "cloche/unload", { package: name });
         const url = manifestURL(/** @type {any} */ ((registry.wasmPackages ?? []).find((p) => p.name === name)), this.baseURL);
         spec.options.manifests = spec.options.manifests.filter((/** @type {string} */ m) => m !== url);
@@ -232,6 +236,7 @@ export class Runtimes {
       // Removed for good from here on, even if the restart below fails (Retry starts it again).
       this.loaded.delete(name);
       spec.options.packages = spec.options.packages.filter((/** @type {string} */ p) => p !== name);
+      spec.expectedTools = toolsOf(registry, spec.options.packages);
       this.#remember(name, false);
       await this.host.removeWorker(worker);
       if (spec.name === "python-tools") {

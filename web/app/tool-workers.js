@@ -69,10 +69,11 @@ export function pythonWorkerSpecs(registry, baseURL, loaded = bootPackages(regis
     // One call at a time in a Python worker: tool code can reach its worker's port, so only the
     // call it runs for may be in flight there (docs/security.md, "Integrity").
     ...(shared.length ? [{ name: "python-tools", url, interruptible: true, oneCallAtATime: true,
-      options: { packages: shared.filter((p) => wanted.has(p.name)).map((p) => p.name) } }] : []),
+      options: { packages: shared.filter((p) => wanted.has(p.name)).map((p) => p.name) },
+      expectedTools: toolsOf(registry, shared.filter((p) => wanted.has(p.name)).map((p) => p.name)) }] : []),
     ...isolated.map((p) => ({
       name: workerOfPackage(registry, p.name), url, interruptible: true, oneCallAtATime: true,
-      options: { packages: [p.name] },
+      options: { packages: [p.name] }, expectedTools: toolsOf(registry, [p.name]),
     })),
   ];
 }
@@ -99,11 +100,23 @@ export function wasmWorkerSpecs(registry, baseURL, loaded = bootPackages(registr
   const packages = registry.wasmPackages ?? [];
   if (!packages.length) return [];
   const wanted = new Set(loaded);
-  const manifests = packages.filter((p) => wanted.has(p.name)).map((p) => manifestURL(p, baseURL));
-  return [{ name: "wasm", url: new URL(WASM_WORKER_URL, baseURL), options: { manifests } }];
+  const present = packages.filter((p) => wanted.has(p.name));
+  const manifests = present.map((p) => manifestURL(p, baseURL));
+  return [{ name: "wasm", url: new URL(WASM_WORKER_URL, baseURL), options: { manifests },
+    expectedTools: toolsOf(registry, present.map((p) => p.name)) }];
 }
 
 /** @param {WasmPackage} wasmPackage @param {URL} baseURL */
 export function manifestURL(wasmPackage, baseURL) {
   return new URL(wasmPackage.manifest, baseURL).href;
+}
+
+/**
+ * The tools registry.json lists for these packages: what their worker may offer.
+ * @param {Registry} registry
+ * @param {string[]} names
+ */
+export function toolsOf(registry, names) {
+  return [...registry.packages, ...registry.wasmPackages ?? []]
+    .filter((p) => names.includes(p.name)).flatMap((p) => p.tools.map((tool) => tool.name));
 }

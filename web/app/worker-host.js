@@ -26,7 +26,10 @@ export const HEAP_NOTIFICATION = "notifications/cloche/heap";
 
 /**
  * @typedef {{name: string, url?: string | URL, options?: any, interruptible?: boolean,
- *            callTimeoutMs?: number, oneCallAtATime?: boolean}} WorkerSpec
+ *            callTimeoutMs?: number, oneCallAtATime?: boolean, expectedTools?: string[]}} WorkerSpec
+ *   expectedTools: the tools of the packages the host put into the worker; when given, the worker
+ *   may offer no others, and may not stop offering these (it is restarted). Read at each check, so
+ *   the owner of the spec updates it before installing or unloading a package.
  * @typedef {{timeoutMs?: number, onProgress?: (p: import("./mcp-client.js").Progress) => void,
  *            signal?: AbortSignal}} CallOptions
  * @typedef {{port: MessagePort, ready: Promise<any>, terminate(): void,
@@ -92,6 +95,7 @@ export class WorkerHost {
     this.workers.set(spec.name, worker);
     this.#watch(worker);
     this.onWorkerEvent({ type: "started", worker: spec.name });
+    this.#refuseUnexpected(worker);
     this.onToolsChanged();
     return worker.info;
   }
@@ -280,6 +284,7 @@ export class WorkerHost {
       Object.assign(worker, { handle: fresh.handle, client: fresh.client, info: fresh.info, tools: fresh.tools });
       this.#watch(worker);
       this.onWorkerEvent({ type: "restarted", worker: name, reason });
+      this.#refuseUnexpected(worker);
       this.onToolsChanged();
     })().finally(() => { worker.restarting = null; });
     return worker.restarting;
@@ -356,8 +361,33 @@ export class WorkerHost {
       this.onWorkerEvent({ type: "refused-tools", worker: worker.spec.name, tools: [...clash],
         reason: "another worker already offers these names" });
     }
+    // A tool the host put there and the worker offered cannot be made to vanish by the worker.
+    const expected = worker.spec.expectedTools;
+    const listed = new Set(tools.map((tool) => tool.name));
+    const hidden = expected ? worker.tools.filter((t) => expected.includes(t.name) && !listed.has(t.name)) : [];
+    if (hidden.length) {
+      this.#restart(worker, `it stopped offering ${hidden.map((t) => t.name).join(", ")}, which the host ` +
+        "put there").catch(() => {});
+      return;
+    }
     worker.tools = tools.filter((tool) => !clash.has(tool.name));
+    this.#refuseUnexpected(worker);
     this.onToolsChanged();
+  }
+
+  /**
+   * A worker whose spec names its `expectedTools` (the packages the host put into it) offers those
+   * and no others: anything else it lists is refused, with an event.
+   * @param {ManagedWorker} worker
+   */
+  #refuseUnexpected(worker) {
+    const expected = worker.spec.expectedTools;
+    if (!expected) return;
+    const unexpected = worker.tools.filter((tool) => !expected.includes(tool.name));
+    if (!unexpected.length) return;
+    worker.tools = worker.tools.filter((tool) => expected.includes(tool.name));
+    this.onWorkerEvent({ type: "refused-tools", worker: worker.spec.name, tools: unexpected.map((t) => t.name),
+      reason: "the host did not put these tools into the worker" });
   }
 
   /**

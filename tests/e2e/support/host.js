@@ -66,15 +66,22 @@ export function conformanceWheel() {
 
 /**
  * Install wheels into a Python worker the way the page does: the page fetches them (the worker
- * has no network), checks each sha256, and sends the bytes with cloche/install.
+ * has no network), checks each sha256, tells the host which tools they bring (the registry's, for
+ * names; `tools` for a wheel outside the dist), and sends the bytes with cloche/install.
  * @param {import("@playwright/test").Page} page
  * @param {(string | {url: string, sha256: string})[]} requirements  names in the dist's lock, or same-origin wheels
- * @param {{host?: string, worker?: string}} [options]  the page's global holding the WorkerHost
+ * @param {{host?: string, worker?: string, tools?: string[]}} [options]  host: the page's global holding the WorkerHost
  */
 export async function installWheels(page, requirements, options = {}) {
-  return page.evaluate(async ({ requirements, host, worker }) => {
+  return page.evaluate(async ({ requirements, hostPath, worker, tools }) => {
     const { wheelsFor } = await import("/app/wheel-source.js");
+    const { loadRegistry, toolsOf } = await import("/app/tool-workers.js");
+    const host = hostPath.split(".").reduce((o, k) => o[k], window);
+    const names = requirements.filter((r) => typeof r === "string");
+    const registry = await loadRegistry(new URL("/registry.json", location.href));
+    const spec = host.workers.get(worker)?.spec;
+    if (spec?.expectedTools) spec.expectedTools.push(...toolsOf(registry, names), ...tools);
     const wheels = await wheelsFor(requirements, { baseURL: location.href, have: ["cloche", "micropip"] });
-    return host.split(".").reduce((o, k) => o[k], window).request(worker, "cloche/install", { wheels }, { replay: true });
-  }, { requirements, host: options.host ?? "host", worker: options.worker ?? "python-tools" });
+    return host.request(worker, "cloche/install", { wheels }, { replay: true });
+  }, { requirements, hostPath: options.host ?? "host", worker: options.worker ?? "python-tools", tools: options.tools ?? [] });
 }
