@@ -65,6 +65,15 @@ def main(out: Path) -> int:
             f"  security: {len(cases)} resource cases, {twins} twins under the limit succeeded, "
             f"{contained} attempts contained"
         )
+    integrity = out / "security" / "integrity.json"
+    if integrity.is_file():
+        cases = json.loads(integrity.read_text())
+        controls = sum(1 for case in cases if case["control"] == "worked")
+        past = sum(1 for case in cases if case["checked"] == "worked")
+        print(
+            f"  security: {len(cases)} integrity cases, {controls} controls worked as they should, "
+            f"{past} got past the host's checks"
+        )
     summary = f"{total[0]} passed, {total[1]} failed"
     print(summary + (f", {total[2]} skipped" if total[2] else ""))
     return 1 if total[1] else 0
