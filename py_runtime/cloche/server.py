@@ -120,6 +120,12 @@ class McpServer:
     def tools(self) -> list[Tool]:
         return list(self._tools.values())
 
+    @property
+    def running_calls(self) -> int:
+        """Calls started and not yet ended: a cancelled call whose code swallowed the
+        cancellation is still counted."""
+        return len(self._running)
+
     def add_tool(self, tool: Tool) -> None:
         """Add or replace a tool; tells an initialized client that the list changed."""
         self._tools[tool.name] = tool

@@ -76,9 +76,15 @@ class PythonWorker:
         self._install = install
         self.wheel_dir = wheel_dir
         self.server.add_method("cloche/install", self._install_method)
+        self.server.add_method("cloche/running", self._running_method)
 
     async def handle(self, message_json: str) -> str | None:
         return await self.server.handle_async(message_json)
+
+    async def _running_method(self, params: dict[str, Any]) -> dict[str, Any]:
+        """How many calls are still running: after a cancellation the host asks, and ends a worker
+        whose cancelled call goes on (docs/worker-protocol.md, "Deadlines")."""
+        return {"calls": self.server.running_calls}
 
     def _wheels(self, params: dict[str, Any]) -> list[tuple[str, str, bytes]]:
         """(distribution, file name, bytes) of each wheel the host sent, checked."""

@@ -45,6 +45,8 @@ export function fakeWorker(toolNames, counter = {}, options = {}) {
     serverInfo: { name: "fake", version: String(generation) },
   })));
   server.setRequestHandler("ping", guard(() => ({})));
+  let swallowing = 0;  // `*.swallow` calls: cancelled, still running, answering pings
+  server.setRequestHandler("cloche/running", guard(() => ({ calls: swallowing })));
   let flood = false;  // set by `*.flood`: every tools/list page is full and names a next one
   server.setRequestHandler("tools/list", guard((params) => flood
     ? { tools: Array.from({ length: 100 }, (_, i) => ({ name: `made.up${params?.cursor ?? 0}_${i}`, inputSchema: { type: "object" } })),
@@ -98,6 +100,7 @@ export function fakeWorker(toolNames, counter = {}, options = {}) {
       await server.notify("notifications/tools/list_changed");
       return { content: [] };
     }
+    if (tool === "swallow") { swallowing++; return new Promise(() => {}); }
     if (tool === "stuck") { blocked = true; return new Promise(() => {}); }
     if (tool === "sleep") { await new Promise((r) => setTimeout(r, args.ms)); return { content: [] }; }
     throw new Error(`fake has no behaviour for ${name}`);

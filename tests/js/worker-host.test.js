@@ -467,3 +467,20 @@ test("a tools/list that pages on and on is refused at the page's caps, and the t
   await assert.rejects(client.listTools(), /over the page's caps \(20 pages, 1000 tools, 4194304 characters\)/);
   await host.close();
 });
+
+test("control: with the check off, a call whose code swallows its cancellation keeps its worker", async () => {
+  const { host, counter } = await hostOfOne(["a.swallow", "a.echo"], { spec: { keepAfterCancel: true } });
+  await assert.rejects(host.callTool("a.swallow", {}, { timeoutMs: 50 }), /interrupted and its worker kept running/);
+  assert.equal(counter.spawned, 1);
+  await host.close();
+});
+
+test("a call still running after its deadline and cancellation ends its worker", async () => {
+  const { host, counter, events } = await hostOfOne(["a.swallow", "a.echo"]);
+  await assert.rejects(host.callTool("a.swallow", {}, { timeoutMs: 50 }),
+    /its code kept running after it was cancelled, so its worker was restarted/);
+  assert.equal((await host.callTool("a.echo", { x: 1 })).content[0].text, '{"x":1}');
+  assert.equal(counter.spawned, 2);
+  assert.ok(events.some((e) => e.type === "restarted"));
+  await host.close();
+});

@@ -2,8 +2,8 @@
 // that tries to make the host believe what it did not ask: a forged reply to another call, a tool
 // of its own invention, a tool the host put there made to vanish. Each runs twice in a real Python
 // worker: as the control, against a host with the check switched off (the worker's spec without
-// `oneCallAtATime` or `expectedTools`), where it must work; then against the host as the page
-// sets it up, where it must not.
+// `oneCallAtATime` or `expectedTools`, and with `keepAfterCancel`), where it must work; then
+// against the host as the page sets it up, where it must not.
 import { test, expect } from "@playwright/test";
 import { readFileSync, writeFileSync } from "node:fs";
 
@@ -31,8 +31,9 @@ test.beforeAll(async ({ browser }) => {
       const events = [];
       host.onWorkerEvent = (event) => events.push(event);
       await host.addWorker({ name: "python-tools", url, interruptible: true, options: { packages: ["cloche-tools-text"] },
-        ...checked ? { oneCallAtATime: true, expectedTools: tools } : {} });
-      await host.request("python-tools", "cloche/install", { wheels: [wheel] });
+        ...checked ? { oneCallAtATime: true, expectedTools: tools } : { keepAfterCancel: true } });
+      // With replay: a worker the host restarts gets the package again.
+      await host.request("python-tools", "cloche/install", { wheels: [wheel] }, { replay: true });
       await new Promise((resolve) => setTimeout(resolve, 300));  // the tools/list_changed refresh
       return { host, events };
     };
@@ -103,4 +104,22 @@ test("integrity: a tool the host put there is made to vanish", async () => {
   expect(outcome.control.after).toContain('unknown tool "text.stats"');
   expect(outcome.checked.after).toBe("answered");
   expect(outcome.checked.restarted.join(" ")).toContain("stopped offering text.stats");
+});
+
+test("integrity: a loop that swallows its cancellation runs on after its call failed", async () => {
+  const outcome = await page.evaluate(async () => {
+    const run = async (/** @type {"control" | "checked"} */ which) => {
+      const { host } = window.hosts[which];
+      const failed = await host.callTool("hostile.attempt", { case: "swallow_cancellation", target: "" }, { timeoutMs: 1_000 })
+        .then(() => "finished", (e) => e.message);
+      const running = await host.request("python-tools", "cloche/running", {});
+      return { failed, running: running.calls };
+    };
+    return { control: await run("control"), checked: await run("checked") };
+  });
+  results.push({ case: "a loop that swallows its cancellation", control: outcome.control.running > 0 ? "worked" : "failed",
+    checked: outcome.checked.running > 0 ? "worked" : "refused" });
+  expect(outcome.control.running, outcome.control.failed).toBeGreaterThan(0);
+  expect(outcome.checked.failed).toContain("its code kept running after it was cancelled, so its worker was restarted");
+  expect(outcome.checked.running).toBe(0);
 });

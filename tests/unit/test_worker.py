@@ -161,3 +161,7 @@ def test_tool_code_cannot_install_from_a_url_or_an_index(monkeypatch: pytest.Mon
         with pytest.raises(ValueError, match="is not available to tool code"):
             asyncio.run(fake.install(remote))
     assert len(calls) == 1
+
+
+def test_the_host_can_ask_how_many_calls_still_run(harness: Harness) -> None:
+    assert harness.request("cloche/running", {})["result"] == {"calls": 0}

@@ -26,7 +26,10 @@ export const HEAP_NOTIFICATION = "notifications/cloche/heap";
 
 /**
  * @typedef {{name: string, url?: string | URL, options?: any, interruptible?: boolean,
- *            callTimeoutMs?: number, oneCallAtATime?: boolean, expectedTools?: string[]}} WorkerSpec
+ *            callTimeoutMs?: number, oneCallAtATime?: boolean, expectedTools?: string[],
+ *            keepAfterCancel?: boolean}} WorkerSpec
+ *   keepAfterCancel: keep a worker whose cancelled call still runs (the check switched off: only
+ *   the hostile-tool suite's controls set it)
  *   expectedTools: the tools of the packages the host put into the worker; when given, the worker
  *   may offer no others, and may not stop offering these (it is restarted). Read at each check, so
  *   the owner of the spec updates it before installing or unloading a package.
@@ -260,10 +263,33 @@ export class WorkerHost {
     try {
       await client.ping({ timeoutMs: this.graceMs });
       handle.clearInterrupt?.();
-      timeout.message += "; the tool was interrupted and its worker kept running";
     } catch {
       timeout.message += `; its worker did not stop within ${this.graceMs} ms and was restarted`;
       this.#restart(worker, timeout.message).catch(() => {});
+      return;
+    }
+    if (!worker.spec.keepAfterCancel && await this.#stillRunning(client)) {
+      timeout.message += "; its code kept running after it was cancelled, so its worker was restarted";
+      this.#restart(worker, timeout.message).catch(() => {});
+      return;
+    }
+    timeout.message += "; the tool was interrupted and its worker kept running";
+  }
+
+  /**
+   * Whether a worker still runs a call after it was cancelled and answered a ping: code that
+   * swallows the cancellation (and the interrupt) would otherwise run on between calls. Asked
+   * with `cloche/running` for up to the grace period; a worker that does not know the method (the
+   * WASM worker, whose calls cannot outlive their instance) runs nothing.
+   * @param {McpClient} client
+   */
+  async #stillRunning(client) {
+    const until = Date.now() + this.graceMs;
+    for (;;) {
+      const answer = await client.request("cloche/running", {}, { timeoutMs: this.graceMs }).catch(() => null);
+      if (!answer || !(answer.calls > 0)) return false;
+      if (Date.now() >= until) return true;
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
 
