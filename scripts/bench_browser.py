@@ -7,6 +7,9 @@ module-worker spawner, the real Python worker). Every row is measured in this on
 - the warm round trip of a trivial Python tool call and of a trivial WASM tool call (p50, p99
   over --calls calls each) beside a bare MessagePort echo to a worker, and their ratios;
 - the time from a worker being killed (deadline overrun) to the next successful call;
+- python.run as the page runs it (isolateCalls): a call in a session (its own warm worker), a call
+  without one when the fresh spare is ready, and such calls back to back (each waits for a fresh
+  interpreter);
 - installing and removing packages not loaded at boot, as the runtime panel does;
 - the agent page (fresh browser context): from navigation to every tool listed, and to Python
   ready on the page.
@@ -111,6 +114,43 @@ async ({ calls, url }) => {
   }
   worker.terminate();
   return times;
+}
+"""
+
+ISOLATED_RUNS = """
+async ({ sessionCalls, freshCalls }) => {
+  const { WorkerHost } = await import("/app/worker-host.js");
+  const { moduleWorkerSpawner } = await import("/app/worker-spawn.js");
+  const { loadRegistry, pythonWorkerSpecs } = await import("/app/tool-workers.js");
+  const base = new URL("/", location.href);
+  const registry = await loadRegistry(new URL("registry.json", base));
+  const specs = pythonWorkerSpecs(registry, base, ["cloche-tools-python"]);
+  const spec = specs.find((s) => s.isolateCalls);
+  const host = new WorkerHost({ spawn: moduleWorkerSpawner() });
+  await host.addWorker(spec);
+  const spare = host.workers.get(spec.name);
+  const timed = async (args) => {
+    const t = performance.now();
+    await host.callTool("python.run", { code: "1 + 1", ...args });
+    return performance.now() - t;
+  };
+  const spareReady = async () => {
+    while (spare.restarting || spare.given) await new Promise((resolve) => setTimeout(resolve, 20));
+  };
+  await timed({ session: "s" });
+  await spareReady();
+  const session = [];
+  for (let i = 0; i < sessionCalls; i++) session.push(await timed({ session: "s" }));
+  const ready = [];
+  for (let i = 0; i < freshCalls; i++) {
+    await spareReady();
+    ready.push(await timed({}));
+  }
+  await spareReady();
+  const backToBack = [];
+  for (let i = 0; i < freshCalls; i++) backToBack.push(await timed({}));
+  await host.close();
+  return { session, ready, backToBack };
 }
 """
 
@@ -241,11 +281,14 @@ def main() -> int:
         )
         echo = page.evaluate(ECHO, {"calls": args.calls, "url": ECHO_WORKER_PATH})
         restarts = [page.evaluate(RESTART) for _ in range(3)]
+        isolated = page.evaluate(ISOLATED_RUNS, {"sessionCalls": 200, "freshCalls": 10})
         pages = [agent_page_times(browser, url) for _ in range(args.cold_runs)]
         installs = [package_times(browser, url) for _ in range(args.cold_runs)]
         browser.close()
 
     ready = statistics.median(r["ready"] for r in cold)
+    back_to_back = statistics.median(isolated["backToBack"])
+    in_session = statistics.median(isolated["session"])
     first = statistics.median(r["firstResult"] for r in cold)
     echo_p50 = statistics.median(echo)
 
@@ -278,6 +321,30 @@ def main() -> int:
             f"{statistics.median(restarts):.0f} ms",
             "",
             f"median of {len(restarts)}",
+        ),
+        (
+            "python.run in its session (own worker)",
+            f"{in_session:.2f} ms",
+            f"{percentile(isolated['session'], 0.99):.2f} ms",
+            f"{len(isolated['session'])} calls",
+        ),
+        (
+            "python.run, no session, spare ready",
+            f"{statistics.median(isolated['ready']):.2f} ms",
+            "",
+            f"median of {len(isolated['ready'])}; a fresh interpreter per call",
+        ),
+        (
+            "python.run, no session, back to back",
+            f"{back_to_back:.0f} ms",
+            "",
+            f"median of {len(isolated['backToBack'])}; each waits for a fresh spare",
+        ),
+        (
+            "  ratio back to back / in a session",
+            f"{back_to_back / in_session:.0f}x",
+            "",
+            "",
         ),
         (
             "agent page: navigation to tools listed",

@@ -4,40 +4,58 @@ import { startHost, callTool, installWheels } from "./support/host.js";
 
 const RequestTimeout = -32001;
 
-test("a busy loop in python.run is interrupted at its deadline and the worker survives", async ({ page }) => {
+test("a busy loop in a python.run session is interrupted at its deadline; the session and its worker survive", async ({ page }) => {
   await startHost(page);
-  const loop = await callTool(page, "python.run", { code: "while True:\n    pass" }, 2_000);
+  await callTool(page, "python.run", { code: "kept = 'still here'", session: "s" });
+  const loop = await callTool(page, "python.run", { code: "while True:\n    pass", session: "s" }, 2_000);
   expect(loop.error?.code).toBe(RequestTimeout);
   expect(loop.error?.message).toContain("python.run did not finish within 2000 ms");
   expect(loop.error?.message).toContain("interrupted and its worker kept running");
-  const after = await callTool(page, "python.run", { code: "6 * 7" });
-  expect(after.result?.structuredContent?.value).toBe("42");
+  const after = await callTool(page, "python.run", { code: "kept", session: "s" });
+  expect(after.result?.structuredContent?.value).toBe("'still here'");
   expect(await page.evaluate(() => window.events.filter((e) => e.type === "restarted"))).toEqual([]);
 });
 
-test("a loop that swallows the interrupt is terminated, replaced, and others keep answering", async ({ page }) => {
+test("a busy loop in python.run without a session ends at its deadline with its interpreter, at once", async ({ page }) => {
   await startHost(page);
+  const started = Date.now();
+  const loop = await callTool(page, "python.run", { code: "while True:\n    pass" }, 2_000);
+  const took = Date.now() - started;
+  expect(loop.error?.code).toBe(RequestTimeout);
+  expect(loop.error?.message).toMatch(/did not finish within 2000 ms and was cancelled; its interpreter, used for this call only, was discarded$/);
+  expect(took).toBeLessThan(2_000 + 1_000);  // no grace period to wait out: nothing is kept
+  const after = await callTool(page, "python.run", { code: "6 * 7" });
+  expect(after.result?.structuredContent?.value).toBe("42");
+  expect(await page.evaluate(() => window.events.filter((e) => e.type !== "started"))).toEqual([]);
+});
+
+test("a loop that swallows the interrupt in a session is terminated, its worker replaced, and others keep answering", async ({ page }) => {
+  await startHost(page);
+  await callTool(page, "python.run", { code: "kept = 1", session: "s" });
   const stubborn = "while True:\n    try:\n        while True:\n            pass\n    except BaseException:\n        pass";
   const outcome = page.evaluate(async (code) => {
     try {
-      await window.host.callTool("python.run", { code }, { timeoutMs: 2_000 });
+      await window.host.callTool("python.run", { code, session: "s" }, { timeoutMs: 2_000 });
       return { ok: true };
     } catch (error) {
       return { code: error.code, message: String(error.message) };
     }
   }, stubborn);
-  // While python.run's worker spins, a tool on the other worker answers.
+  // While the session's worker spins, a tool on another worker, and python.run without a session, answer.
   const elsewhere = await callTool(page, "text.stats", { text: "one two three" });
   expect(elsewhere.result?.isError).toBeFalsy();
   expect(JSON.stringify(elsewhere.result?.structuredContent)).toContain("3");
+  const sessionless = await callTool(page, "python.run", { code: "'meanwhile'" });
+  expect(sessionless.result?.structuredContent?.value).toBe("'meanwhile'");
 
   const stopped = await outcome;
   expect(stopped.code).toBe(RequestTimeout);
-  expect(stopped.message).toContain("did not stop within 1500 ms and was restarted");
-  const next = await callTool(page, "python.run", { code: "'back'" });
-  expect(next.result?.structuredContent?.value).toBe("'back'");
-  const restarted = await page.evaluate(() => window.events.filter((e) => e.type === "restarted").map((e) => e.worker));
-  expect(restarted).toEqual(["python-python"]);
+  expect(stopped.message).toContain('did not stop within 1500 ms and was restarted (session "s" starts over empty)');
+  const next = await callTool(page, "python.run", { code: "'kept' in globals()", session: "s" });
+  expect(next.result?.structuredContent?.value).toBe("False");
+  const restarted = await page.evaluate(() => window.events.filter((e) => e.type === "restarted")
+    .map((e) => [e.worker, e.session]));
+  expect(restarted).toEqual([["python-python", "s"]]);
 });
 
 test("a tool package installed at runtime appears through tools/list_changed", async ({ page }) => {

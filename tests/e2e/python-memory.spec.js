@@ -1,14 +1,20 @@
 // The Python heap has a ceiling (dist's pyodide.asm.wasm declares a 2 GiB maximum), and memory a
 // call grew and let go is given back by replacing the worker (docs/worker-protocol.md, "Memory").
+// python.run's calls without a session end with their interpreter, which gives everything back;
+// the replacement is seen on a long-lived worker (python.run's without its isolation stands for a
+// tool package's), and a session's data keeps its worker.
 import { test, expect } from "@playwright/test";
 import { startHost, callTool } from "./support/host.js";
 
 const WORKER = "python-python";
 const MiB = 2 ** 20;
 
-/** @param {import("@playwright/test").Page} page */
-async function startPython(page) {
-  await startHost(page, { packagesOf: { [WORKER]: ["cloche-tools-python"] } });
+/**
+ * @param {import("@playwright/test").Page} page
+ * @param {{longLived?: boolean}} [options]
+ */
+async function startPython(page, options = {}) {
+  await startHost(page, { packagesOf: { [WORKER]: ["cloche-tools-python"] }, longLived: options.longLived });
   // Each event with the time it came, to measure how long a replacement takes.
   await page.evaluate(() => {
     const record = window.host.onWorkerEvent;
@@ -17,13 +23,16 @@ async function startPython(page) {
 }
 
 /**
- * The heap of the worker behind python.run: at boot, and as it last reported.
+ * The heap of the worker behind python.run (or behind one of its sessions): at boot, and as it
+ * last reported.
  * @param {import("@playwright/test").Page} page
+ * @param {string} [session]
  */
-const heapOf = (page) => page.evaluate((name) => {
-  const worker = window.host.workers.get(name);
+const heapOf = (page, session) => page.evaluate(async ({ name, session }) => {
+  const pool = window.host.workers.get(name);
+  const worker = session ? await pool.sessions.get(session).worker : pool;
   return { boot: worker.info.heapBytes, now: worker.heap?.bytes, inUse: worker.heap?.inUseBytes };
-}, WORKER);
+}, { name: WORKER, session });
 
 /** @param {import("@playwright/test").Page} page */
 const restarts = (page) => page.evaluate(() => window.events.filter((e) => e.type !== "started"));
@@ -45,8 +54,19 @@ test("allocations past the heap's cap raise MemoryError, the code carries on, th
   expect(next.result?.structuredContent?.value).toBe("42");
 });
 
-test("a memory bomb stops at the cap with MemoryError; its worker is replaced and the heap is back at its boot size", async ({ page }) => {
+test("a memory bomb without a session stops at the cap with MemoryError, and its memory goes with its interpreter", async ({ page }) => {
   await startPython(page);
+  const bomb = await run(page, "x = []\nwhile True:\n    x.append(bytearray(10**7))");
+  expect(bomb.result?.structuredContent?.error).toMatch(/\nMemoryError\n$/);
+  const next = await run(page, "'fresh'");
+  expect(next.result?.structuredContent?.value).toBe("'fresh'");
+  expect(await restarts(page)).toEqual([]);  // nothing to replace: that interpreter was this call's only
+  const spare = await heapOf(page);
+  expect(spare.now ?? spare.boot).toBeLessThan(spare.boot + 64 * MiB);
+});
+
+test("a memory bomb on a long-lived worker stops at the cap; the worker is replaced and the heap is back at its boot size", async ({ page }) => {
+  await startPython(page, { longLived: true });
   const { boot } = await heapOf(page);
   const bomb = await run(page, "x = []\nwhile True:\n    x.append(bytearray(10**7))");
   expect(bomb.result?.structuredContent?.error).toMatch(/\nMemoryError\n$/);
@@ -67,8 +87,8 @@ test("a memory bomb stops at the cap with MemoryError; its worker is replaced an
     `${(after.now / MiB).toFixed(0)} MiB; replaced in ${Math.round(events[1].at - events[0].at)} ms` });
 });
 
-test("a call that grew the heap by 1 GiB and let it go leaves a fresh worker for the next call", async ({ page }) => {
-  await startPython(page);
+test("a call that grew a long-lived worker's heap by 1 GiB and let it go leaves a fresh worker for the next call", async ({ page }) => {
+  await startPython(page, { longLived: true });
   const { boot } = await heapOf(page);
   const big = await run(page, "b = bytearray(1024**3)\nlen(b)");
   expect(big.result?.structuredContent?.value).toBe("1073741824");
@@ -82,7 +102,7 @@ test("a python.run session's data keeps its worker: memory in use is not taken a
   await startPython(page);
   const kept = await run(page, "b = bytearray(1024**3)\nlen(b)", { session: "data" });
   expect(kept.result?.structuredContent?.value).toBe("1073741824");
-  const heap = await heapOf(page);
+  const heap = await heapOf(page, "data");
   expect(heap.now - heap.boot).toBeGreaterThan(1000 * MiB);
   expect(heap.inUse).toBeGreaterThan(1024 * MiB);
   const again = await run(page, "len(b)", { session: "data" });

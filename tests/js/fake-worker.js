@@ -45,6 +45,8 @@ export function fakeWorker(toolNames, counter = {}, options = {}) {
     serverInfo: { name: "fake", version: String(generation) },
   })));
   server.setRequestHandler("ping", guard(() => ({})));
+  /** @type {unknown[]} */
+  const kept = [];  // `*.remember`'s values
   let swallowing = 0;  // `*.swallow` calls: cancelled, still running, answering pings
   server.setRequestHandler("cloche/running", guard(() => ({ calls: swallowing })));
   let flood = false;  // set by `*.flood`: every tools/list page is full and names a next one
@@ -99,6 +101,12 @@ export function fakeWorker(toolNames, counter = {}, options = {}) {
       if (tool === "flood") flood = true;
       await server.notify("notifications/tools/list_changed");
       return { content: [] };
+    }
+    if (tool === "remember") {
+      // State that outlives a call: what the worker's earlier calls left behind, and this one's.
+      const before = [...kept];
+      kept.push(args.value);
+      return { content: [{ type: "text", text: JSON.stringify(before) }], generation };
     }
     if (tool === "swallow") { swallowing++; return new Promise(() => {}); }
     if (tool === "stuck") { blocked = true; return new Promise(() => {}); }

@@ -484,3 +484,116 @@ test("a call still running after its deadline and cancellation ends its worker",
   assert.ok(events.some((e) => e.type === "restarted"));
   await host.close();
 });
+
+// python.run's isolation (isolateCalls): a call without a session gets a worker of its own, a
+// session gets its own worker, and none sees another's state. `*.remember` stands for state a call
+// leaves in its interpreter.
+
+const ISOLATED = { oneCallAtATime: true, isolateCalls: { session: "session", reset: "reset", maxSessions: 2 } };
+
+/** @param {WorkerHost} host @param {object} args */
+const remembered = async (host, args) => JSON.parse((await host.callTool("a.remember", args)).content[0].text);
+
+test("control: without isolation, a call sees what an earlier call, of any session, left behind", async () => {
+  const { host } = await hostOfOne(["a.remember"], { spec: { oneCallAtATime: true } });
+  await remembered(host, { value: "marker" });
+  assert.deepEqual(await remembered(host, { value: "x", session: "b" }), ["marker"]);
+  await host.close();
+});
+
+test("isolated: calls without a session each get a fresh worker, ended when they return", async () => {
+  const { host, counter, events } = await hostOfOne(["a.remember"], { spec: ISOLATED });
+  assert.deepEqual(await remembered(host, { value: "marker" }), []);
+  assert.deepEqual(await remembered(host, { value: "again" }), [], "the second call does not see the first's marker");
+  await settle(host);
+  assert.equal(counter.spawned, 3, "the first spare, and one more for each call taken");
+  assert.deepEqual(events.map((e) => e.type), ["started"], "a spare's replacement makes no event");
+  assert.deepEqual(host.tools.map((t) => t.name), ["a.remember"]);
+  await host.close();
+});
+
+test("isolated: a session keeps its state in a worker of its own, which no other session or call reaches", async () => {
+  const { host } = await hostOfOne(["a.remember"], { spec: ISOLATED });
+  assert.deepEqual(await remembered(host, { value: 1, session: "s" }), []);
+  assert.deepEqual(await remembered(host, { value: 2, session: "s" }), [1]);
+  assert.deepEqual(await remembered(host, { value: 9, session: "t" }), [], "another session starts empty");
+  assert.deepEqual(await remembered(host, { value: 9 }), [], "so does a call without one");
+  assert.deepEqual(await remembered(host, { value: 3, session: "s" }), [1, 2]);
+  assert.deepEqual(await remembered(host, { value: 4, session: "s", reset: true }), [], "a reset starts a new worker");
+  assert.deepEqual(host.sessionsOf("a"), ["t", "s"]);
+  await host.close();
+});
+
+test("isolated: the first calls of one session, sent together, land in the same worker", async () => {
+  const { host } = await hostOfOne(["a.remember"], { spec: ISOLATED });
+  const both = await Promise.all([remembered(host, { value: 1, session: "s" }), remembered(host, { value: 2, session: "s" })]);
+  assert.deepEqual(both, [[], [1]]);
+  await host.close();
+});
+
+test("isolated: past maxSessions the least recently used idle session is closed; when all are busy a new one is refused", async () => {
+  const { host, events } = await hostOfOne(["a.remember", "a.sleep"], { spec: ISOLATED });
+  await remembered(host, { value: 1, session: "s" });
+  await remembered(host, { value: 1, session: "t" });
+  await remembered(host, { value: 2, session: "s" });  // t is now the least recently used
+  await remembered(host, { value: 1, session: "u" });
+  assert.deepEqual(host.sessionsOf("a"), ["s", "u"]);
+  assert.deepEqual(await remembered(host, { value: 2, session: "t" }), [], "t started over");
+  assert.deepEqual(host.sessionsOf("a"), ["u", "t"]);
+  const busy = [host.callTool("a.sleep", { ms: 200, session: "u" }), host.callTool("a.sleep", { ms: 200, session: "t" })];
+  await settle(host, 20);
+  await assert.rejects(host.callTool("a.remember", { session: "v" }), (error) =>
+    error.code === ErrorCode.InvalidRequest &&
+    /cannot start session "v": all 2 sessions \(u, t\) are running a call/.test(error.message));
+  await Promise.all(busy);
+  assert.deepEqual(events.filter((e) => e.type !== "started"), [], "closing a session is no restart");
+  await host.close();
+});
+
+test("isolated: a call without a session is cut off at its deadline and its worker discarded, no ping", async () => {
+  const { host, counter } = await hostOfOne(["a.stuck", "a.remember"], { spec: ISOLATED });
+  await assert.rejects(host.callTool("a.stuck", {}, { timeoutMs: 50 }), (error) =>
+    error.code === ErrorCode.RequestTimeout &&
+    /within 50 ms and was cancelled; its interpreter, used for this call only, was discarded$/.test(error.message));
+  assert.deepEqual(await remembered(host, { value: 1 }), []);
+  await settle(host);
+  assert.equal(counter.spawned, 3);
+  await host.close();
+});
+
+test("isolated: a session's stuck worker is restarted, and the error says the session starts over", async () => {
+  const { host, events } = await hostOfOne(["a.stuck", "a.remember"], { spec: ISOLATED });
+  await remembered(host, { value: 1, session: "s" });
+  await assert.rejects(host.callTool("a.stuck", { session: "s" }, { timeoutMs: 50 }),
+    /did not stop within 100 ms and was restarted \(session "s" starts over empty\)/);
+  assert.deepEqual(await remembered(host, { value: 2, session: "s" }), []);
+  assert.deepEqual(events.filter((e) => e.type === "restarted").map((e) => [e.worker, e.session]), [["a", "s"]]);
+  await host.close();
+});
+
+test("isolated: a call stopped while it waits for the spare never runs; removing the worker ends every session's", async () => {
+  const { host } = await hostOfOne(["a.remember"], { spec: ISOLATED });
+  /** @type {{terminated: boolean}[]} */
+  const spawned = [];
+  const spawn = host.spawn;
+  host.spawn = (spec) => {
+    const handle = spawn(spec);
+    const entry = { terminated: false };
+    spawned.push(entry);
+    const terminate = handle.terminate;
+    handle.terminate = () => { entry.terminated = true; terminate(); };
+    return handle;
+  };
+  const first = remembered(host, { value: 1 });
+  const controller = new AbortController();
+  const second = host.callTool("a.remember", { value: 2 }, { signal: controller.signal });
+  controller.abort();
+  await assert.rejects(second, /a.remember was stopped before it started/);
+  await first;
+  await remembered(host, { value: 1, session: "s" });
+  await host.removeWorker("a");
+  await settle(host);
+  assert.deepEqual(host.tools, []);
+  assert.ok(spawned.length >= 2, String(spawned.length));
+  assert.deepEqual(spawned.filter((w) => !w.terminated), [], "no worker is left running");
+});

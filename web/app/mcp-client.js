@@ -9,12 +9,15 @@ export const CLIENT_INFO = { name: "cloche-page", version: "0.1.0" };
 export const MAX_LIST_PAGES = 20;
 export const MAX_LISTED_TOOLS = 1_000;
 export const MAX_LIST_CHARACTERS = 4 * 1024 * 1024;
+/** @type {ListLimits} */
+export const LIST_LIMITS = { pages: MAX_LIST_PAGES, tools: MAX_LISTED_TOOLS, characters: MAX_LIST_CHARACTERS };
 
 /**
  * @typedef {{name: string, title?: string, description?: string, inputSchema: object,
  *            outputSchema?: object, annotations?: object, _meta?: Record<string, any>}} Tool
  * @typedef {{content: any[], structuredContent?: any, isError?: boolean,
  *            _meta?: Record<string, any>}} CallToolResult
+ * @typedef {{pages: number, tools: number, characters: number}} ListLimits
  * @typedef {{progress: number, total?: number, message?: string}} Progress
  * @typedef {{timeoutMs?: number, signal?: AbortSignal, onProgress?: (p: Progress) => void,
  *            onId?: (id: number) => void}} CallOptions
@@ -23,10 +26,12 @@ export const MAX_LIST_CHARACTERS = 4 * 1024 * 1024;
 export class McpClient {
   /**
    * @param {import("./jsonrpc.js").Transport} transport
-   * @param {{requestTimeoutMs?: number}} [options]
+   * @param {{requestTimeoutMs?: number, listLimits?: ListLimits}} [options]
+   *   listLimits: the caps on one tools/list (LIST_LIMITS unless given)
    */
   constructor(transport, options = {}) {
     this.peer = new JsonRpcPeer(transport, options);
+    this.listLimits = options.listLimits ?? LIST_LIMITS;
     /** @type {Map<number | string, (p: Progress) => void>} */
     this.progressHandlers = new Map();
     this.nextProgressToken = 1;
@@ -78,9 +83,10 @@ export class McpClient {
       characters += JSON.stringify(listed).length;
       tools.push(...listed);
       cursor = page?.nextCursor;
-      if (++pages > MAX_LIST_PAGES || tools.length > MAX_LISTED_TOOLS || characters > MAX_LIST_CHARACTERS) {
+      const limits = this.listLimits;
+      if (++pages > limits.pages || tools.length > limits.tools || characters > limits.characters) {
         throw new JsonRpcError(ErrorCode.InvalidParams, `the worker's tool list is over the page's caps ` +
-          `(${MAX_LIST_PAGES} pages, ${MAX_LISTED_TOOLS} tools, ${MAX_LIST_CHARACTERS} characters): ` +
+          `(${limits.pages} pages, ${limits.tools} tools, ${limits.characters} characters): ` +
           `${pages} pages, ${tools.length} tools, ${characters} characters so far; its list is refused`);
       }
     } while (cursor);

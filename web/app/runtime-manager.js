@@ -84,6 +84,7 @@ export class Runtimes {
     this.starting = new Map();
     this.host.onToolsChanged = () => this.#refresh();
     this.host.onWorkerEvent = (event) => {
+      if (event.session) return;  // one python.run session's own worker: the worker itself is as it was
       if (event.type === "restarting") this.#setWorker(event.worker, { state: "restarting", message: event.reason });
       if (event.type === "restarted") this.#setWorker(event.worker, { state: "ready", message: "" });
     };

@@ -7,6 +7,13 @@ export const WASM_WORKER_URL = "workers/wasm-worker.js";
  * it is given, which must be able to neither patch nor stall the other tools.
  */
 export const ISOLATED_NAMESPACES = new Set(["python"]);
+/**
+ * Packages whose calls get an interpreter no other session's code ran in (WorkerHost's
+ * `isolateCalls`), by namespace: python.run runs whatever code it is given, so a call must not be
+ * able to leave anything behind for a call of another session, or one with none.
+ * @type {Record<string, import("./worker-host.js").CallIsolation>}
+ */
+export const CALL_ISOLATION = { python: { session: "session", reset: "reset", maxSessions: 4 } };
 /** What every Python worker loads at boot besides its packages (web/workers/python-worker.js). */
 export const PYTHON_BASE_PACKAGES = ["micropip", "cloche"];
 
@@ -71,10 +78,14 @@ export function pythonWorkerSpecs(registry, baseURL, loaded = bootPackages(regis
     ...(shared.length ? [{ name: "python-tools", url, interruptible: true, oneCallAtATime: true,
       options: { packages: shared.filter((p) => wanted.has(p.name)).map((p) => p.name) },
       expectedTools: toolsOf(registry, shared.filter((p) => wanted.has(p.name)).map((p) => p.name)) }] : []),
-    ...isolated.map((p) => ({
-      name: workerOfPackage(registry, p.name), url, interruptible: true, oneCallAtATime: true,
-      options: { packages: [p.name] }, expectedTools: toolsOf(registry, [p.name]),
-    })),
+    ...isolated.map((p) => {
+      const namespace = (p.namespaces ?? [p.name])[0];
+      return {
+        name: workerOfPackage(registry, p.name), url, interruptible: true, oneCallAtATime: true,
+        options: { packages: [p.name] }, expectedTools: toolsOf(registry, [p.name]),
+        ...CALL_ISOLATION[namespace] ? { isolateCalls: CALL_ISOLATION[namespace] } : {},
+      };
+    }),
   ];
 }
 

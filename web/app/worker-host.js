@@ -23,16 +23,22 @@ export const DEFAULT_GRACE_MS = 1_500;
 export const DEFAULT_HEAP_GROWTH_LIMIT_BYTES = 512 * 2 ** 20;
 /** What a worker sends ahead of each reply: its heap's size (docs/worker-protocol.md, "Memory"). */
 export const HEAP_NOTIFICATION = "notifications/cloche/heap";
+/** How many sessions of a worker with `isolateCalls` keep their own worker when its spec says no number. */
+export const DEFAULT_MAX_SESSIONS = 4;
 
 /**
  * @typedef {{name: string, url?: string | URL, options?: any, interruptible?: boolean,
  *            callTimeoutMs?: number, oneCallAtATime?: boolean, expectedTools?: string[],
- *            keepAfterCancel?: boolean}} WorkerSpec
+ *            keepAfterCancel?: boolean, isolateCalls?: CallIsolation}} WorkerSpec
  *   keepAfterCancel: keep a worker whose cancelled call still runs (the check switched off: only
  *   the hostile-tool suite's controls set it)
  *   expectedTools: the tools of the packages the host put into the worker; when given, the worker
  *   may offer no others, and may not stop offering these (it is restarted). Read at each check, so
  *   the owner of the spec updates it before installing or unloading a package.
+ *   isolateCalls: no call runs where another session's code ran (python.run; see WorkerHost#callTool)
+ * @typedef {{session: string, reset?: string, maxSessions?: number}} CallIsolation
+ *   session: the argument that names a call's session; reset: the argument that, when true, starts
+ *   the session over; maxSessions: how many sessions keep their worker (DEFAULT_MAX_SESSIONS)
  * @typedef {{timeoutMs?: number, onProgress?: (p: import("./mcp-client.js").Progress) => void,
  *            signal?: AbortSignal}} CallOptions
  * @typedef {{port: MessagePort, ready: Promise<any>, terminate(): void,
@@ -41,7 +47,8 @@ export const HEAP_NOTIFICATION = "notifications/cloche/heap";
  * @typedef {(spec: WorkerSpec) => WorkerHandle} Spawn
  * @typedef {import("./mcp-client.js").Tool & {worker: string}} HostedTool
  * @typedef {{type: "started" | "restarting" | "restarted" | "refused-tools", worker: string, reason?: string,
- *            tools?: string[]}} WorkerEvent
+ *            tools?: string[], session?: string}} WorkerEvent
+ *   session: set when the event is about the worker of one session of an `isolateCalls` worker
  */
 
 /**
@@ -57,13 +64,26 @@ export const HEAP_NOTIFICATION = "notifications/cloche/heap";
  * @property {Promise<unknown>} turn  settles when the last queued call is done (oneCallAtATime)
  * @property {{bytes: number, inUseBytes?: number}} [heap]  what its worker last reported of its
  *   heap (`info.heapBytes`: its size at boot)
+ * @property {boolean} [retired]  stopped for good: nothing restarts it
+ * @property {string} [session]  the session whose worker this is (isolateCalls)
+ * @property {boolean} [oneShot]  a worker taken for one call with no session, ended when it returns
+ * @property {boolean} [given]  an isolateCalls worker whose spare was taken and is being replaced
+ * @property {Map<string, SessionEntry>} [sessions]  an isolateCalls worker's sessions, least recently used first
+ * @property {Set<ManagedWorker>} [oneShots]  an isolateCalls worker's calls with no session, in flight
+ */
+
+/**
+ * @typedef {{worker: Promise<ManagedWorker>, calls: number}} SessionEntry
+ *   calls: calls routed to the session and not yet done (a session with none may be closed)
  */
 
 export class WorkerHost {
   /**
    * @param {{spawn: Spawn, callTimeoutMs?: number, graceMs?: number, maxMessageLength?: number,
-   *          heapGrowthLimitBytes?: number,
+   *          heapGrowthLimitBytes?: number, listLimits?: import("./mcp-client.js").ListLimits,
    *          resultLimits?: import("./result-cap.js").ResultLimits}} options
+   *   listLimits: caps on a worker's tools/list (mcp-client.js); only the hostile-tool suite's
+   *   controls change them
    */
   constructor(options) {
     this.spawn = options.spawn;
@@ -71,6 +91,7 @@ export class WorkerHost {
     this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     this.graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
     this.maxMessageLength = options.maxMessageLength;
+    this.listLimits = options.listLimits;
     this.heapGrowthLimitBytes = options.heapGrowthLimitBytes ?? DEFAULT_HEAP_GROWTH_LIMIT_BYTES;
     /** @type {Map<string, ManagedWorker>} */
     this.workers = new Map();
@@ -88,6 +109,7 @@ export class WorkerHost {
   async addWorker(spec) {
     if (this.workers.has(spec.name)) throw new Error(`a worker named "${spec.name}" is already running`);
     const worker = await this.#start(spec, []);
+    if (spec.isolateCalls) Object.assign(worker, { sessions: new Map(), oneShots: new Set() });
     const clash = this.#collisions(worker.tools, spec.name);
     if (clash.length) {
       await this.#stop(worker, "its tools collide");
@@ -108,7 +130,12 @@ export class WorkerHost {
     const worker = this.workers.get(name);
     if (!worker) return;
     this.workers.delete(name);
-    await this.#stop(worker, `the "${name}" worker was removed`);
+    const reason = `the "${name}" worker was removed`;
+    worker.retired = true;
+    for (const entry of worker.sessions?.values() ?? []) entry.worker.then((w) => this.#retire(w, reason), () => {});
+    for (const own of worker.oneShots ?? []) this.#retire(own, reason);
+    // A spare being replaced: its handle is another's now, and the replacement stops itself.
+    if (!worker.given) await this.#stop(worker, reason);
     this.onToolsChanged();
   }
 
@@ -129,12 +156,38 @@ export class WorkerHost {
    * and their deadlines start when they do), so no call can be answered by code running for
    * another: tool code there can post on the worker's port, but only the call in flight is there
    * to answer.
+   *
+   * A worker whose spec says `isolateCalls` (python.run's) never runs a call where another
+   * session's code ran. The worker the host lists tools from is a warm spare that runs no call: a
+   * call with no session takes it for itself, and that worker is ended when the call returns (or
+   * at its deadline); the first call of a session (or one that resets it) takes it as the
+   * session's own worker, which only that session's calls reach from then on. A fresh spare
+   * starts as soon as one is taken, and calls wait for it. At most `maxSessions` sessions keep a
+   * worker: the least recently used idle one is closed to make room.
    * @param {string} name
    * @param {object} args
    * @param {CallOptions} [options]
    */
   async callTool(name, args, options = {}) {
-    const worker = this.#route(name);
+    const routed = this.#route(name);
+    if (!routed.spec.isolateCalls) return this.#inTurn(routed, name, args, options);
+    const { worker, done } = await this.#interpreterFor(routed, name, /** @type {any} */ (args), options.signal);
+    try {
+      return await this.#inTurn(worker, name, args, options);
+    } finally {
+      done();
+    }
+  }
+
+  /**
+   * Run a call on its worker: at once, or after the calls before it on a worker that runs one
+   * call at a time.
+   * @param {ManagedWorker} worker
+   * @param {string} name
+   * @param {object} args
+   * @param {CallOptions} options
+   */
+  async #inTurn(worker, name, args, options) {
     if (!worker.spec.oneCallAtATime) return this.#callNow(worker, name, args, options);
     const before = worker.turn;
     /** @type {() => void} */
@@ -171,12 +224,19 @@ export class WorkerHost {
     /** @type {Promise<void> | undefined} the check begun when this call was interrupted */
     let settled;
     /** @param {JsonRpcError} error */
-    const interrupt = (error) => {
+    let interrupt = (error) => {
       handle.interrupt?.();
       controller.abort(error);
       // At once, not when the rejection arrives: a call sent meanwhile must wait for the verdict.
       settled = this.#afterInterrupt(worker, handle, client, error);
     };
+    if (worker.oneShot) {
+      // A worker taken for this call only is ended with it: nothing to wait for.
+      interrupt = (error) => {
+        error.message += "; its interpreter, used for this call only, was discarded";
+        controller.abort(error);
+      };
+    }
     const timer = setTimeout(() => interrupt(timeout), deadline);
     // A caller that stops a call (the user's Stop) gets what a deadline does: interrupt, cancel,
     // and a worker that does not stop is replaced, so the next call on it works.
@@ -203,7 +263,7 @@ export class WorkerHost {
 
   /**
    * Send another request to one worker (e.g. cloche/install); with `replay`, a replacement worker
-   * gets it again before it takes calls.
+   * gets it again before it takes calls, and so do an `isolateCalls` worker's sessions and spares.
    * @param {string} workerName
    * @param {string} method
    * @param {any} params
@@ -213,9 +273,169 @@ export class WorkerHost {
     const worker = this.workers.get(workerName);
     if (!worker) throw new Error(`no worker named "${workerName}"`);
     await this.#ready(worker);
-    const result = await worker.client.request(method, params, { timeoutMs: options.timeoutMs ?? 120_000 });
-    if (options.replay) worker.replay.push({ method, params });
+    const timeoutMs = options.timeoutMs ?? 120_000;
+    const result = await worker.client.request(method, params, { timeoutMs });
+    if (!options.replay) return result;
+    worker.replay.push({ method, params });
+    // An isolateCalls worker's sessions get it too; later spares get it at their start.
+    for (const entry of worker.sessions?.values() ?? []) {
+      const own = await entry.worker.catch(() => null);
+      if (!own || own.retired) continue;
+      await this.#ready(own);
+      await own.client.request(method, params, { timeoutMs });
+      own.replay.push({ method, params });
+    }
     return result;
+  }
+
+  /**
+   * The worker a call to an `isolateCalls` worker runs in, and what to do when the call is over.
+   * @param {ManagedWorker} pool  the worker the host lists tools from: the warm spare
+   * @param {string} name  the tool
+   * @param {Record<string, unknown>} args
+   * @param {AbortSignal} [signal]
+   * @returns {Promise<{worker: ManagedWorker, done: () => void}>}
+   */
+  async #interpreterFor(pool, name, args, signal) {
+    const isolation = /** @type {CallIsolation} */ (pool.spec.isolateCalls);
+    const named = args?.[isolation.session];
+    const stopped = () => new JsonRpcError(ErrorCode.Cancelled, `${name} was stopped before it started`);
+    if (typeof named !== "string" || named === "") {
+      /** @type {ManagedWorker} */
+      let own;
+      try {
+        own = await this.#takeSpare(pool, signal);
+      } catch (error) {
+        throw signal?.aborted ? stopped() : error;
+      }
+      own.oneShot = true;
+      pool.oneShots?.add(own);
+      return { worker: own, done: () => this.#retire(own, "its call is over") };
+    }
+    const sessions = /** @type {Map<string, SessionEntry>} */ (pool.sessions);
+    let entry = sessions.get(named);
+    if (entry && isolation.reset && args[isolation.reset] === true) {
+      sessions.delete(named);
+      this.#closeSession(entry, `session "${named}" was reset`);
+      entry = undefined;
+    }
+    if (!entry) {
+      this.#makeRoom(pool, named);
+      const taking = this.#takeSpare(pool).then((worker) => Object.assign(worker, { session: named }));
+      const fresh = /** @type {SessionEntry} */ ({ worker: taking, calls: 0 });
+      taking.catch(() => { if (sessions.get(named) === fresh) sessions.delete(named); });
+      entry = fresh;
+    }
+    sessions.delete(named);
+    sessions.set(named, entry);  // the most recently used goes last
+    const current = entry;
+    current.calls++;
+    let counted = true;
+    const done = () => { if (counted) current.calls--; counted = false; };
+    try {
+      return { worker: await untilAborted(current.worker, signal), done };
+    } catch (error) {
+      done();
+      throw signal?.aborted ? stopped() : error;
+    }
+  }
+
+  /**
+   * Close least recently used sessions with no call until a new one fits; refused when every
+   * session is busy.
+   * @param {ManagedWorker} pool
+   * @param {string} named  the session about to start
+   */
+  #makeRoom(pool, named) {
+    const isolation = /** @type {CallIsolation} */ (pool.spec.isolateCalls);
+    const max = isolation.maxSessions ?? DEFAULT_MAX_SESSIONS;
+    const sessions = /** @type {Map<string, SessionEntry>} */ (pool.sessions);
+    while (sessions.size >= max) {
+      const idle = [...sessions].find(([, entry]) => entry.calls === 0);
+      if (!idle) {
+        throw new JsonRpcError(ErrorCode.InvalidRequest, `cannot start session "${named}": all ${max} sessions ` +
+          `(${[...sessions.keys()].join(", ")}) are running a call, and each keeps its own interpreter; ` +
+          "wait for one to finish, or run this call without a session");
+      }
+      sessions.delete(idle[0]);
+      this.#closeSession(idle[1], `session "${idle[0]}" was closed to make room for "${named}" ` +
+        `(at most ${max} sessions keep their interpreter)`);
+    }
+  }
+
+  /**
+   * @param {SessionEntry} entry
+   * @param {string} reason
+   */
+  #closeSession(entry, reason) {
+    entry.worker.then(async (worker) => {
+      await worker.turn;
+      this.#retire(worker, reason);
+    }, () => {});
+  }
+
+  /**
+   * The warm spare of an `isolateCalls` worker, taken for a call or a session: it becomes a worker
+   * of its own, and a fresh spare starts at once in its place.
+   * @param {ManagedWorker} pool
+   * @param {AbortSignal} [signal]  a call stopped while it waits takes none
+   * @returns {Promise<ManagedWorker>}
+   */
+  async #takeSpare(pool, signal) {
+    // Checked again after each wait, just before taking: two calls may wait for the same spare.
+    for (;;) {
+      signal?.throwIfAborted();
+      if (pool.retired) throw new Error(`the "${pool.spec.name}" worker was removed`);
+      if (!pool.given && !pool.restarting && !pool.settling) break;
+      await untilAborted(this.#ready(pool), signal);
+    }
+    /** @type {ManagedWorker} */
+    const taken = { spec: pool.spec, handle: pool.handle, client: pool.client, tools: pool.tools, info: pool.info,
+      replay: [...pool.replay], restarting: null, settling: null, turn: Promise.resolve() };
+    pool.given = true;
+    this.#watch(taken);
+    this.#refill(pool);
+    return taken;
+  }
+
+  /**
+   * Start a fresh spare for an `isolateCalls` worker whose spare was taken. Quietly: the worker,
+   * as the page sees it, was ready all along.
+   * @param {ManagedWorker} pool
+   */
+  #refill(pool) {
+    pool.restarting = (async () => {
+      const fresh = await this.#start(pool.spec, pool.replay);
+      if (pool.retired) {
+        await this.#stop(fresh, `the "${pool.spec.name}" worker was removed`);
+        return;
+      }
+      Object.assign(pool, { handle: fresh.handle, client: fresh.client, info: fresh.info, tools: fresh.tools, given: false });
+      this.#watch(pool);
+      this.#refuseUnexpected(pool);
+    })().finally(() => { pool.restarting = null; });
+    pool.restarting.catch(() => {});
+  }
+
+  /**
+   * End a worker of one session or one call for good.
+   * @param {ManagedWorker} worker
+   * @param {string} reason
+   */
+  #retire(worker, reason) {
+    if (worker.retired) return;
+    worker.retired = true;
+    for (const pool of this.workers.values()) pool.oneShots?.delete(worker);
+    this.#stop(worker, reason).catch(() => {});
+  }
+
+  /**
+   * The sessions of an `isolateCalls` worker that have a worker of their own, least recently used
+   * first.
+   * @param {string} workerName
+   */
+  sessionsOf(workerName) {
+    return [...this.workers.get(workerName)?.sessions?.keys() ?? []];
   }
 
   /** @param {string} name */
@@ -249,8 +469,13 @@ export class WorkerHost {
    * @param {ManagedWorker} worker
    */
   async #ready(worker) {
-    if (worker.settling) await worker.settling;
-    if (worker.restarting) await worker.restarting;
+    for (;;) {
+      // A spare that failed to start is tried again by the next call or request that needs one.
+      if (worker.given && !worker.restarting && !worker.retired) this.#refill(worker);
+      if (worker.settling) await worker.settling;
+      else if (worker.restarting) await worker.restarting;
+      else return;
+    }
   }
 
   /**
@@ -264,12 +489,14 @@ export class WorkerHost {
       await client.ping({ timeoutMs: this.graceMs });
       handle.clearInterrupt?.();
     } catch {
-      timeout.message += `; its worker did not stop within ${this.graceMs} ms and was restarted`;
+      timeout.message += `; its worker did not stop within ${this.graceMs} ms and was restarted` +
+        (worker.session ? ` (session "${worker.session}" starts over empty)` : "");
       this.#restart(worker, timeout.message).catch(() => {});
       return;
     }
     if (!worker.spec.keepAfterCancel && await this.#stillRunning(client)) {
-      timeout.message += "; its code kept running after it was cancelled, so its worker was restarted";
+      timeout.message += "; its code kept running after it was cancelled, so its worker was restarted" +
+        (worker.session ? ` and session "${worker.session}" starts over empty` : "");
       this.#restart(worker, timeout.message).catch(() => {});
       return;
     }
@@ -300,16 +527,24 @@ export class WorkerHost {
   #restart(worker, reason) {
     if (worker.restarting) return worker.restarting;
     const name = worker.spec.name;
+    if (worker.oneShot) {
+      // A worker for one call is not replaced: its call fails, and the next call gets a fresh one.
+      const ended = new JsonRpcError(ErrorCode.WorkerRestarted,
+        `the interpreter of this "${name}" call was ended (${reason}); try again`);
+      for (const id of [...worker.client.peer.pending.keys()]) worker.client.peer.fail(id, ended);
+      this.#retire(worker, reason);
+      return Promise.resolve();
+    }
     const restarted = new JsonRpcError(ErrorCode.WorkerRestarted,
       `the "${name}" worker was restarted (${reason}); this call was lost with it, try again`);
     for (const id of [...worker.client.peer.pending.keys()]) worker.client.peer.fail(id, restarted);
-    this.onWorkerEvent({ type: "restarting", worker: name, reason });
+    this.#event(worker, { type: "restarting", reason });
     worker.restarting = (async () => {
       await this.#stop(worker, reason);
       const fresh = await this.#start(worker.spec, worker.replay);
       Object.assign(worker, { handle: fresh.handle, client: fresh.client, info: fresh.info, tools: fresh.tools });
       this.#watch(worker);
-      this.onWorkerEvent({ type: "restarted", worker: name, reason });
+      this.#event(worker, { type: "restarted", reason });
       this.#refuseUnexpected(worker);
       this.onToolsChanged();
     })().finally(() => { worker.restarting = null; });
@@ -326,7 +561,8 @@ export class WorkerHost {
     let client;
     try {
       const info = await handle.ready;
-      client = new McpClient(new MessagePortTransport(handle.port, { maxMessageLength: this.maxMessageLength }));
+      client = new McpClient(new MessagePortTransport(handle.port, { maxMessageLength: this.maxMessageLength }),
+        { listLimits: this.listLimits });
       await client.connect();
       for (const { method, params } of replay) await client.request(method, params, { timeoutMs: 120_000 });
       const tools = await client.listTools();
@@ -345,7 +581,7 @@ export class WorkerHost {
     const { handle, client } = worker;
     client.onToolsChanged = () => this.#refreshTools(worker, client);
     handle.onCrash = (reason) => {
-      if (worker.handle === handle && this.workers.has(worker.spec.name)) this.#restart(worker, reason).catch(() => {});
+      if (worker.handle === handle && !worker.retired) this.#restart(worker, reason).catch(() => {});
     };
     worker.heap = undefined;
     client.peer.setNotificationHandler(HEAP_NOTIFICATION, (params) => {
@@ -384,8 +620,7 @@ export class WorkerHost {
     if (!tools || worker.client !== client) return;
     const clash = new Set(this.#collisions(tools, worker.spec.name).map(([tool]) => tool));
     if (clash.size) {
-      this.onWorkerEvent({ type: "refused-tools", worker: worker.spec.name, tools: [...clash],
-        reason: "another worker already offers these names" });
+      this.#event(worker, { type: "refused-tools", tools: [...clash], reason: "another worker already offers these names" });
     }
     // A tool the host put there and the worker offered cannot be made to vanish by the worker.
     const expected = worker.spec.expectedTools;
@@ -412,8 +647,17 @@ export class WorkerHost {
     const unexpected = worker.tools.filter((tool) => !expected.includes(tool.name));
     if (!unexpected.length) return;
     worker.tools = worker.tools.filter((tool) => expected.includes(tool.name));
-    this.onWorkerEvent({ type: "refused-tools", worker: worker.spec.name, tools: unexpected.map((t) => t.name),
+    this.#event(worker, { type: "refused-tools", tools: unexpected.map((t) => t.name),
       reason: "the host did not put these tools into the worker" });
+  }
+
+  /**
+   * Tell the page what became of a worker; a session's worker is named with its session.
+   * @param {ManagedWorker} worker
+   * @param {Omit<WorkerEvent, "worker">} event
+   */
+  #event(worker, event) {
+    this.onWorkerEvent({ ...event, worker: worker.spec.name, ...worker.session ? { session: worker.session } : {} });
   }
 
   /**

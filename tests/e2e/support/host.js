@@ -5,12 +5,14 @@ import { readFileSync } from "node:fs";
 
 /**
  * @param {import("@playwright/test").Page} page
- * @param {{packagesOf?: Record<string, string[]>, graceMs?: number}} [options]
- *   packagesOf: worker name -> packages, to start only those workers with only those packages
+ * @param {{packagesOf?: Record<string, string[]>, graceMs?: number, longLived?: boolean}} [options]
+ *   packagesOf: worker name -> packages, to start only those workers with only those packages;
+ *   longLived: python.run's worker without its per-call isolation, so that it keeps running from
+ *   one call to the next like any tool package's worker (for what happens to such a worker)
  */
 export async function startHost(page, options = {}) {
   await page.goto("/healthz");
-  await page.evaluate(async ({ packagesOf, graceMs }) => {
+  await page.evaluate(async ({ packagesOf, graceMs, longLived }) => {
     const { WorkerHost } = await import("/app/worker-host.js");
     const { moduleWorkerSpawner } = await import("/app/worker-spawn.js");
     const { loadRegistry, pythonWorkerSpecs } = await import("/app/tool-workers.js");
@@ -20,12 +22,13 @@ export async function startHost(page, options = {}) {
       specs = specs.filter((spec) => spec.name in packagesOf)
         .map((spec) => ({ ...spec, options: { packages: packagesOf[spec.name] } }));
     }
+    if (longLived) specs = specs.map(({ isolateCalls, ...spec }) => spec);
     const host = new WorkerHost({ spawn: moduleWorkerSpawner(), graceMs });
     const events = [];
     host.onWorkerEvent = (event) => events.push(event);
     await Promise.all(specs.map((spec) => host.addWorker(spec)));
     Object.assign(window, { host, events });
-  }, { packagesOf: options.packagesOf, graceMs: options.graceMs ?? 1500 });
+  }, { packagesOf: options.packagesOf, graceMs: options.graceMs ?? 1500, longLived: options.longLived ?? false });
 }
 
 /**

@@ -56,13 +56,15 @@ async def run(
 
     The value of a final expression is returned like in a notebook cell. Top-level `await` works.
     A call with a `session` name keeps its variables, functions and imports for the next call
-    with the same name; without one, every call starts from an empty namespace. Long work can
+    with the same name; without one, every call starts in a fresh interpreter. Sessions share
+    nothing: each has an interpreter of its own. Only a few sessions are kept at once; starting
+    one more closes the least recently used, whose variables are then gone. Long work can
     report how far it got with the built-in `progress(done, total=None, message=None)`.
 
     Args:
         code: The Python source to run.
         session: Name of a namespace kept between calls (e.g. one per conversation).
-        reset: Start the session over from an empty namespace before running.
+        reset: Start the session over, in a fresh interpreter, before running.
     """
     namespace = _namespace(session, reset)
     # A builtin rather than a global, so a variable of the user's named `progress` wins.
