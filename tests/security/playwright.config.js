@@ -2,8 +2,11 @@
 // and a server on another origin that records every request that reaches it.
 import { defineConfig } from "@playwright/test";
 
-export const APP_PORT = 8781;
-export const OUTSIDE_PORT = 8782;
+// Two runs at once need other ports, and a run of changed page code its own dist (`cloche build
+// --dist DIR`), so as not to rebuild the one another run serves: set these.
+export const APP_PORT = Number(process.env.CLOCHE_SECURITY_APP_PORT || 8781);
+export const OUTSIDE_PORT = Number(process.env.CLOCHE_SECURITY_OUTSIDE_PORT || 8782);
+const DIST = process.env.CLOCHE_SECURITY_DIST;
 
 export default defineConfig({
   testDir: ".",
@@ -26,7 +29,7 @@ export default defineConfig({
   },
   webServer: [
     {
-      command: `.venv/bin/cloche serve --port ${APP_PORT} --log-level warning`,
+      command: `.venv/bin/cloche serve --port ${APP_PORT} --log-level warning${DIST ? ` --dist ${DIST}` : ""}`,
       url: `http://127.0.0.1:${APP_PORT}/healthz`,
       cwd: "../..",
       reuseExistingServer: false,

@@ -1,9 +1,13 @@
-"""scripts/summarize_tests.py counts each test once, whatever pytest wrote for its reruns."""
+"""scripts/summarize_tests.py counts each test once, whatever pytest wrote for its reruns, and sums
+each kind of security case on one line."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
+
+import pytest
 
 _SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "summarize_tests.py"
 _spec = importlib.util.spec_from_file_location("summarize_tests", _SCRIPT)
@@ -39,3 +43,21 @@ def test_same_names_apart_are_different_tests_and_skips_count(tmp_path: Path) ->
         '<testcase classname="test" name="t"/>'
     )
     assert summarize_tests.junit_counts(_junit(tmp_path, cases)) == (2, 0, 1)
+
+
+def test_integrity_cases_of_every_spec_make_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "stages").write_text("security passed\n")
+    (tmp_path / "security").mkdir()
+    worked = {"control": "worked", "checked": "refused"}
+    (tmp_path / "security" / "integrity.json").write_text(json.dumps([worked, worked]))
+    (tmp_path / "security" / "integrity-messages.json").write_text(
+        json.dumps([worked, {"control": "failed", "checked": "worked"}])
+    )
+    assert summarize_tests.main(tmp_path) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "integrity" in line]
+    assert lines == [
+        "  security: 4 integrity cases, 3 controls worked as they should, "
+        "1 got past the host's checks"
+    ]
