@@ -95,3 +95,26 @@ test("a conversation exports as Markdown and JSON, and the JSON imports as a new
   });
   await expect(page.getByRole("alert")).toContainText("broken.json could not be imported");
 });
+
+test("python.run by hand in a session: the Runtimes panel lists the session, and a call without one does not see it", async ({ page }) => {
+  await page.goto("/");
+  const worker = page.locator('#runtimes [data-worker="python-python"]');
+  await expect(worker).toHaveAttribute("data-state", "ready", { timeout: 60_000 });
+  await expect(worker.locator(".worker-sessions")).toContainText("No sessions yet.");
+  const run = async (/** @type {string} */ code, /** @type {string} */ session) => {
+    const dialog = await openTool(page, "python.run");
+    await dialog.getByLabel(/^Code/).fill(code);
+    if (session) await dialog.getByLabel(/^Session/).fill(session);
+    await dialog.getByRole("button", { name: "Run python.run" }).click();
+    const card = dialog.locator(".tool-card");
+    await expect(card).toHaveAttribute("data-status", /ok|error/);
+    const text = await card.innerText();
+    await page.keyboard.press("Escape");
+    return text;
+  };
+  await run("notes = ['first']", "notes");
+  await expect(worker.locator(".worker-sessions")).toContainText("Sessions: notes.");
+  expect(await run("notes", "notes")).toContain("['first']");
+  expect(await run("'notes' in globals()", "")).toContain("False");
+  await page.locator("#runtimes").screenshot({ path: `${SHOTS}/runtimes-sessions.png` });
+});

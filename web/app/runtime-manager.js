@@ -18,7 +18,9 @@ const BOOT_PHASES = ["download", "boot", "packages"];
  * @typedef {import("./worker-host.js").WorkerSpec} WorkerSpec
  * @typedef {{state: "starting" | "ready" | "failed" | "restarting", kind: "python" | "wasm",
  *            phase?: string, fraction?: number, detail?: string, message?: string, info?: any,
- *            busy?: number}} WorkerState
+ *            busy?: number, sessions?: string[]}} WorkerState
+ *   sessions: for a worker whose calls are isolated (python.run's), the sessions that have their
+ *   own interpreter now, least recently used first
  * @typedef {{name: string, title?: string, description?: string, inputSchema: any,
  *            annotations?: any, worker: string}} ListedTool
  * @typedef {{name: string, version: string, runtime: "python" | "wasm", worker: string, boot: boolean,
@@ -158,7 +160,10 @@ export class Runtimes {
       return await this.host.callTool(name, args, options);
     } finally {
       const now = worker && this.workers[worker];
-      if (now) this.#setWorker(/** @type {string} */ (worker), { busy: Math.max(0, (now.busy ?? 1) - 1) });
+      if (now) {
+        this.#setWorker(/** @type {string} */ (worker), { busy: Math.max(0, (now.busy ?? 1) - 1),
+          ...now.sessions ? { sessions: this.host.sessionsOf(/** @type {string} */ (worker)) } : {} });
+      }
     }
   }
 
@@ -309,7 +314,8 @@ export class Runtimes {
     this.specs.set(spec.name, spec);
     const kind = spec.name === "wasm" ? "wasm" : "python";
     this.workers = { ...this.workers,
-      [spec.name]: { state: "starting", kind, phase: kind === "wasm" ? "modules" : "download", fraction: 0, detail: "", busy: 0 } };
+      [spec.name]: { state: "starting", kind, phase: kind === "wasm" ? "modules" : "download", fraction: 0, detail: "", busy: 0,
+        ...spec.isolateCalls ? { sessions: [] } : {} } };
     const started = this.host.addWorker(spec).then(
       (info) => this.#setWorker(spec.name, { state: "ready", fraction: 1, detail: "", message: "", info }),
       (error) => {

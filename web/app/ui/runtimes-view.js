@@ -27,6 +27,15 @@ export function workerStateText(worker) {
 }
 
 /**
+ * What an isolated worker (python.run's) keeps: each session in an interpreter of its own.
+ * @param {string[]} sessions
+ */
+export function sessionsText(sessions) {
+  const open = sessions.length ? `Sessions: ${sessions.join(", ")}.` : "No sessions yet.";
+  return `${open} Each session has an interpreter of its own; a call without a session gets a fresh one.`;
+}
+
+/**
  * @param {{state: import("../app-controller.js").AppState,
  *          actions: import("../app-controller.js").AppController}} props
  */
@@ -47,6 +56,7 @@ export function RuntimesView({ state, actions }) {
                 <strong>${workerTitle(name)}</strong>
                 <span class="worker-state" aria-live="polite">${workerStateText(worker)}</span>
               </div>
+              ${worker.sessions ? html`<p class="worker-sessions">${sessionsText(worker.sessions)}</p>` : null}
               ${worker.state === "starting"
                 ? html`<progress max="1" value=${worker.fraction ?? 0} aria-label="${workerTitle(name)} start-up"></progress>` : null}
               <ul class="packages" aria-label="Packages loaded in ${workerTitle(name)}">
