@@ -137,8 +137,14 @@ function fakeHost() {
       host.log.push(["callTool", name, args, options]);
       const call = deferred();
       host.calls.set(name, call);
+      const session = /** @type {any} */ (args).session;
+      if (typeof session === "string" && !host.sessions.includes(session)) host.sessions.push(session);
       return call.promise;
     },
+
+    /** @type {string[]} the sessions python.run's calls named, as WorkerHost#sessionsOf lists them */
+    sessions: /** @type {string[]} */ ([]),
+    sessionsOf: () => host.sessions,
 
     /** @param {string} type */
     logged(type) {
@@ -379,6 +385,17 @@ test("a call to a worker still starting waits until it is up", async () => {
   host.calls.get("python.run")?.resolve({ content: [] });
   await call;
   assert.equal(runtimes.workers["python-python"].busy, 0);
+});
+
+test("python.run's worker shows its sessions once a call ends; other workers have none", async () => {
+  const { runtimes, host } = await started();
+  assert.deepEqual(runtimes.workers["python-python"].sessions, []);
+  assert.equal(runtimes.workers["python-tools"].sessions, undefined);
+  const call = runtimes.callTool("python.run", { code: "x = 1", session: "notes" });
+  await tick();
+  host.calls.get("python.run")?.resolve({ content: [] });
+  await call;
+  assert.deepEqual(runtimes.workers["python-python"].sessions, ["notes"]);
 });
 
 test("a failed install leaves the package available with a message naming it, and rejects", async () => {
