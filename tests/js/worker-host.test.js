@@ -597,3 +597,10 @@ test("isolated: a call stopped while it waits for the spare never runs; removing
   assert.ok(spawned.length >= 2, String(spawned.length));
   assert.deepEqual(spawned.filter((w) => !w.terminated), [], "no worker is left running");
 });
+
+test("a tool a request installed is listed, and callable, the moment the request returns", async () => {
+  const { host } = await hostOfOne(["a.echo"]);
+  await host.request("a", "cloche/install", { requirements: ["a.new"] });
+  assert.deepEqual(host.tools.map((t) => t.name), ["a.echo", "a.new"]);
+  await host.close();
+});

@@ -125,8 +125,8 @@ def test_python_run_answers_through_both_entry_points(selenium: object) -> None:
     first, second, failed, scheduled, sent = _python_run(selenium)
     assert first["result"]["structuredContent"]["stdout"] == "emscripten\n"
     assert second["result"]["structuredContent"]["value_json"] == 42
-    error = failed["result"]["structuredContent"]["error"]
-    assert error.endswith("ZeroDivisionError: division by zero\n")
+    assert failed["result"]["isError"] is True
+    assert failed["result"]["content"][0]["text"].endswith("ZeroDivisionError: division by zero\n")
     assert scheduled is None
     assert [m["id"] for m in sent] == [4]
     assert sent[0]["result"]["structuredContent"]["value"] == "'late'"

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from _tool_support import import_tool_package
 
-from cloche import McpServer
+from cloche import McpServer, ToolError
 
 python = import_tool_package("python")
 
@@ -17,6 +17,13 @@ def run(code: str, **kwargs: Any) -> dict[str, Any]:
     return result
 
 
+def failure(code: str, **kwargs: Any) -> str:
+    """The message of a call whose code raised: a tool error."""
+    with pytest.raises(ToolError) as raised:
+        run(code, **kwargs)
+    return str(raised.value)
+
+
 def test_returns_printed_output_and_the_last_expression() -> None:
     result = run("import sys\nprint('hi')\nprint('warn', file=sys.stderr)\n{'a': [1, 2]}")
     assert result == {
@@ -24,7 +31,6 @@ def test_returns_printed_output_and_the_last_expression() -> None:
         "stderr": "warn\n",
         "value": "{'a': [1, 2]}",
         "value_json": {"a": [1, 2]},
-        "error": None,
     }
 
 
@@ -39,25 +45,28 @@ def test_a_final_statement_or_none_gives_no_value() -> None:
     assert run("None")["value"] is None
 
 
-def test_an_exception_gives_the_traceback_of_the_users_code_and_the_output_so_far() -> None:
-    result = run("print('before')\ndef f():\n    return 1 / 0\nf()")
-    assert result["stdout"] == "before\n"
-    error = result["error"]
+def test_an_exception_fails_the_call_with_the_users_traceback_and_the_output_so_far() -> None:
+    error = failure("import sys\nprint('before')\nprint('oops', file=sys.stderr)\n1 / 0")
     assert error.startswith("Traceback (most recent call last):\n")
     assert "line 4, in <module>" in error
-    assert "    return 1 / 0" in error
-    assert error.endswith("ZeroDivisionError: division by zero\n")
+    assert error.endswith("ZeroDivisionError: division by zero\n\n[stdout]\nbefore\n\n[stderr]\noops\n")
     assert "cloche_tools_python" not in error
 
 
+def test_the_traceback_shows_the_lines_of_the_cell() -> None:
+    error = failure("def f():\n    return 1 / 0\nf()")
+    assert "    return 1 / 0" in error
+    assert error.endswith("ZeroDivisionError: division by zero\n")
+
+
 def test_a_syntax_error_points_at_the_line() -> None:
-    error = run("x = (1,\ny = 2")["error"]
+    error = failure("x = (1,\ny = 2")
     assert "SyntaxError" in error
     assert "line 1" in error
 
 
 def test_sys_exit_is_reported_not_raised() -> None:
-    assert run("import sys; sys.exit(3)")["error"].endswith("SystemExit: 3\n")
+    assert failure("import sys; sys.exit(3)").endswith("SystemExit: 3\n")
 
 
 def test_top_level_await_works() -> None:
@@ -70,16 +79,16 @@ def test_a_session_keeps_its_namespace_and_reset_clears_it() -> None:
     run("counter = 1\ndef bump():\n    global counter\n    counter += 1", session="s1")
     run("bump()", session="s1")
     assert run("counter", session="s1")["value"] == "2"
-    assert "NameError" in run("counter", session="other")["error"]
-    assert "NameError" in run("counter")["error"]
-    assert "NameError" in run("counter", session="s1", reset=True)["error"]
+    assert "NameError" in failure("counter", session="other")
+    assert "NameError" in failure("counter")
+    assert "NameError" in failure("counter", session="s1", reset=True)
 
 
 def test_least_recently_used_sessions_are_dropped_beyond_the_limit() -> None:
     run("keep = 1", session="keep")
     for i in range(python.MAX_SESSIONS):
         run("x = 1", session=f"filler-{i}")
-    assert "NameError" in run("keep", session="keep")["error"]
+    assert "NameError" in failure("keep", session="keep")
 
 
 def test_huge_output_is_cut() -> None:
@@ -102,9 +111,24 @@ def test_through_mcp_the_run_result_is_structured() -> None:
         "stderr": "",
         "value": "42",
         "value_json": 42,
-        "error": None,
     }
     assert len(reply["result"]["content"]) == 1  # the run's own output is not repeated
+
+
+def test_through_mcp_code_that_raises_is_a_tool_error() -> None:
+    server = McpServer([python.run.renamed("python.run")])
+    message = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "python.run", "arguments": {"code": "print('so far')\n{}['k']"}},
+    }
+    result = json.loads(server.handle(json.dumps(message)) or "")["result"]
+    assert result["isError"] is True
+    assert "structuredContent" not in result
+    [text] = [part["text"] for part in result["content"]]
+    assert text.startswith("Traceback (most recent call last):\n")
+    assert text.endswith("KeyError: 'k'\n\n[stdout]\nso far\n")
 
 
 @pytest.mark.parametrize("arguments", [{"code": ""}, {}, {"code": "1", "session": ""}])

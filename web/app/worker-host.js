@@ -64,6 +64,7 @@ export const DEFAULT_MAX_SESSIONS = 4;
  * @property {Promise<unknown>} turn  settles when the last queued call is done (oneCallAtATime)
  * @property {{bytes: number, inUseBytes?: number}} [heap]  what its worker last reported of its
  *   heap (`info.heapBytes`: its size at boot)
+ * @property {Promise<void> | null} [refreshing]  set while its tools are listed again after tools/list_changed
  * @property {boolean} [retired]  stopped for good: nothing restarts it
  * @property {string} [session]  the session whose worker this is (isolateCalls)
  * @property {boolean} [oneShot]  a worker taken for one call with no session, ended when it returns
@@ -275,6 +276,8 @@ export class WorkerHost {
     await this.#ready(worker);
     const timeoutMs = options.timeoutMs ?? 120_000;
     const result = await worker.client.request(method, params, { timeoutMs });
+    // A worker announces new tools before it answers (an install): they are listed when this returns.
+    if (worker.refreshing) await worker.refreshing;
     if (!options.replay) return result;
     worker.replay.push({ method, params });
     // An isolateCalls worker's sessions get it too; later spares get it at their start.
@@ -579,7 +582,12 @@ export class WorkerHost {
   /** @param {ManagedWorker} worker */
   #watch(worker) {
     const { handle, client } = worker;
-    client.onToolsChanged = () => this.#refreshTools(worker, client);
+    client.onToolsChanged = () => {
+      const refreshing = this.#refreshTools(worker, client).finally(() => {
+        if (worker.refreshing === refreshing) worker.refreshing = null;
+      });
+      worker.refreshing = refreshing;
+    };
     handle.onCrash = (reason) => {
       if (worker.handle === handle && !worker.retired) this.#restart(worker, reason).catch(() => {});
     };

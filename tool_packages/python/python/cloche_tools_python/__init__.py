@@ -1,4 +1,8 @@
-"""python.run: run Python code, with its output, the last expression's value and any traceback."""
+"""python.run: run Python code, with its output and the last expression's value.
+
+Code that raises fails the call (an MCP tool error, `isError: true`) with the traceback of the
+user's code and what it printed before, so that a model sees that it failed.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from collections import OrderedDict
 from types import CodeType
 from typing import Annotated, Any, TypedDict
 
-from cloche import Context, Field, captured_output, tool
+from cloche import Context, Field, ToolError, captured_output, tool
 
 __all__ = ["run"]
 
@@ -32,14 +36,12 @@ class RunResult(TypedDict):
         value: repr() of the last expression's value; null when the code ends with a statement
             or the value is None.
         value_json: The last expression's value as JSON, when it has a JSON form; else null.
-        error: The traceback when the code raised; null when it ran to the end.
     """
 
     stdout: str
     stderr: str
     value: str | None
     value_json: Any
-    error: str | None
 
 
 # Not open world: the code it runs has no network, no storage and nothing of the page (its worker
@@ -55,6 +57,7 @@ async def run(
     """Run Python code (Python 3, standard library) and return what it printed and produced.
 
     The value of a final expression is returned like in a notebook cell. Top-level `await` works.
+    Code that raises makes the call fail with the traceback and what was printed before it.
     A call with a `session` name keeps its variables, functions and imports for the next call
     with the same name; without one, every call starts in a fresh interpreter. Sessions share
     nothing: each has an interpreter of its own. Only a few sessions are kept at once; starting
@@ -79,12 +82,18 @@ async def run(
             error = "".join(traceback.format_exception_only(exc))
         except (Exception, KeyboardInterrupt, SystemExit) as exc:
             error = _user_traceback(exc, filename)
+    if error is not None:
+        printed = [
+            f"[{name}]\n{_clip(text)}"
+            for name, text in (("stdout", output.stdout), ("stderr", output.stderr))
+            if text
+        ]
+        raise ToolError("\n".join([error, *printed]))
     return {
         "stdout": _clip(output.stdout),
         "stderr": _clip(output.stderr),
         "value": None if value is None else _clip(_safe_repr(value)),
         "value_json": _as_json(value),
-        "error": error,
     }
 
 
