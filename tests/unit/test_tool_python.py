@@ -49,7 +49,9 @@ def test_an_exception_fails_the_call_with_the_users_traceback_and_the_output_so_
     error = failure("import sys\nprint('before')\nprint('oops', file=sys.stderr)\n1 / 0")
     assert error.startswith("Traceback (most recent call last):\n")
     assert "line 4, in <module>" in error
-    assert error.endswith("ZeroDivisionError: division by zero\n\n[stdout]\nbefore\n\n[stderr]\noops\n")
+    assert error.endswith(
+        "ZeroDivisionError: division by zero\n\n[stdout]\nbefore\n\n[stderr]\noops\n"
+    )
     assert "cloche_tools_python" not in error
 
 
