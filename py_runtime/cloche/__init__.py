@@ -6,6 +6,7 @@ find installed tool packages with ``discover``.
 
 __version__ = "0.1.0"
 
+from . import packages
 from ._capture import Captured, captured_output
 from ._validate import Problem, ValidationError
 from .context import Context, LogLevel
@@ -31,5 +32,6 @@ __all__ = [
     "__version__",
     "captured_output",
     "discover",
+    "packages",
     "tool",
 ]

@@ -16,8 +16,9 @@ Two entry points share one dispatcher:
     through ``send`` when the task ends. With no loop running (plain CPython), ``handle`` runs the
     async tool to completion with ``asyncio.run``.
 
-Everything the server sends on its own (progress, log messages, tools/list_changed, and replies
-of scheduled calls) goes through the ``send`` callback, as JSON text.
+Everything the server sends on its own (progress, log messages, tools/list_changed, replies of
+scheduled calls, and its own requests to the client, ``await server.request(...)``) goes through
+the ``send`` callback, as JSON text; the client's answers come back through either entry point.
 
 Sync tools run inline, on the caller's thread: Pyodide has one thread, so a long computation is
 only stopped by the host (interrupt buffer or terminating the worker). ``notifications/cancelled``
@@ -109,6 +110,8 @@ class McpServer:
         self._methods: dict[str, Method] = {}
         self._running: dict[RequestId, tuple[asyncio.Future[Any], Context]] = {}
         self._scheduled: set[asyncio.Future[Any]] = set()
+        self._asked: dict[RequestId, asyncio.Future[Any]] = {}
+        self._asked_count = 0
         for tool in tools:
             if tool.name in self._tools:
                 raise ValueError(f"two tools are named {tool.name!r}")
@@ -235,7 +238,8 @@ class McpServer:
             return error_response(request_id, fault)
         method = message.get("method")
         if method is None and has_id and ("result" in message or "error" in message):
-            return None  # a response; this server sends no requests, so there is nothing to match
+            self._answered(request_id, message)
+            return None
         if not isinstance(method, str):
             fault = RpcError(INVALID_REQUEST, "Invalid Request: method must be a string")
             return error_response(request_id, fault)
@@ -254,6 +258,40 @@ class McpServer:
         except RpcError as fault:
             return error_response(request_id, fault)
         return result if isinstance(result, _Call) else response(request_id, result)
+
+    async def request(self, method: str, params: dict[str, Any], timeout: float = 120.0) -> Any:
+        """Ask the client something (e.g. the page's host for wheels) and wait for its answer;
+        an error answer is raised as `RpcError`, no answer within `timeout` s as `TimeoutError`."""
+        if self.send is None:
+            raise RuntimeError("this server has no `send`, so it cannot ask its client anything")
+        self._asked_count += 1
+        request_id = f"cloche-server-{self._asked_count}"
+        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._asked[request_id] = answer
+        try:
+            message = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
+            self.send(encode(message))
+            return await asyncio.wait_for(answer, timeout)
+        finally:
+            self._asked.pop(request_id, None)
+
+    def _answered(self, request_id: Any, message: dict[str, Any]) -> None:
+        """The client's answer to one of this server's requests; any other response is dropped."""
+        answer = self._asked.get(request_id) if is_request_id(request_id) else None
+        if answer is None or answer.done():
+            return
+        error = message.get("error")
+        if isinstance(error, dict):
+            code = error.get("code")
+            text = error.get("message")
+            answer.set_exception(
+                RpcError(
+                    code if isinstance(code, int) else INTERNAL_ERROR,
+                    text if isinstance(text, str) else "the client answered with an error",
+                )
+            )
+        else:
+            answer.set_result(message.get("result"))
 
     def _on_request(
         self, request_id: RequestId, method: str, params: dict[str, Any]

@@ -15,10 +15,11 @@ import binascii
 import importlib
 import re
 from collections.abc import Awaitable, Callable
-from importlib.metadata import PackageNotFoundError, distribution
+from importlib.metadata import PackageNotFoundError, distribution, distributions
 from pathlib import Path
 from typing import Any
 
+from . import packages
 from ._jsonrpc import INVALID_PARAMS, RpcError
 from .discovery import discover
 from .server import McpServer, Send
@@ -43,25 +44,44 @@ async def micropip_install(paths: list[str]) -> None:
 
 REMOTE_INSTALL_REFUSED = (
     "micropip.install({}) is not available to tool code: Cloche tools run without network "
-    "(see docs/security.md); a tool package's dependencies are installed with it by the host"
+    "(see docs/security.md); install a package the site offers by its name, and the host "
+    "fetches and checks it"
 )
+# A requirement by name, with an optional version that the dist's one version must satisfy.
+_REQUIREMENT_NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)")
 
 
 def refuse_remote_installs() -> None:
-    """Make micropip install only files already in the worker (what `cloche/install` writes), so
-    tool code that asks for a URL or an index gets a clear refusal, not a network error."""
+    """Make micropip install files already in the worker (what `cloche/install` writes) and
+    packages the site offers, by name, through the host (`cloche.packages`); tool code that asks
+    for a URL or an index gets a clear refusal, not a network error."""
     import micropip
 
     install = micropip.install
 
-    async def local_install(requirements: str | list[str], *args: Any, **kwargs: Any) -> Any:
+    async def host_install(requirements: str | list[str], *args: Any, **kwargs: Any) -> Any:
         wanted = [requirements] if isinstance(requirements, str) else list(requirements)
-        remote = [r for r in wanted if not str(r).startswith("emfs:")]
+        local = [str(r) for r in wanted if str(r).startswith("emfs:")]
+        named = [str(r) for r in wanted if not str(r).startswith("emfs:")]
+        remote = [r for r in named if "/" in r or ":" in r or r.endswith(".whl")]
         if remote:
             raise ValueError(REMOTE_INSTALL_REFUSED.format(", ".join(map(repr, remote))))
-        return await install(requirements, *args, **kwargs)
+        if named:
+            await packages.install(requirements=[_name_of(r) for r in named])
+        if local:
+            return await install(local, *args, **kwargs)
+        return None
 
-    micropip.install = local_install
+    micropip.install = host_install
+
+
+def _name_of(requirement: str) -> str:
+    """The package name of a requirement such as `numpy` or `tabulate>=0.9` (the dist has one
+    version of each package, so the rest is not used)."""
+    match = _REQUIREMENT_NAME.fullmatch(requirement)
+    if not match:
+        raise ValueError(f"{requirement!r} is not a package name")
+    return match.group(1)
 
 
 class PythonWorker:
@@ -77,6 +97,7 @@ class PythonWorker:
         self.wheel_dir = wheel_dir
         self.server.add_method("cloche/install", self._install_method)
         self.server.add_method("cloche/running", self._running_method)
+        packages.connect(self.install_from_host)
 
     async def handle(self, message_json: str) -> str | None:
         return await self.server.handle_async(message_json)
@@ -117,8 +138,26 @@ class PythonWorker:
             out.append((canonical_name(match.group(1)), match.group(0), content))
         return out
 
+    async def install_from_host(self, requirements: list[str], imports: list[str]) -> list[str]:
+        """Ask the page's host for the wheels of packages the site offers (by name, or by a module
+        they provide) and install them. Their tools, if any, are not added: code asked for the
+        package, not the host."""
+        have = sorted({canonical_name(d.name) for d in distributions() if d.name})
+        params = {"requirements": requirements, "imports": imports, "have": have}
+        reply = await self.server.request("cloche/wheels", params)
+        if not isinstance(reply, dict) or not reply.get("wheels"):
+            return []
+        wheels = self._wheels({"wheels": reply["wheels"]})
+        await self._install_wheels(wheels)
+        return [name for name, _, _ in wheels]
+
     async def _install_method(self, params: dict[str, Any]) -> dict[str, Any]:
         wheels = self._wheels(params)
+        names = await self._install_wheels(wheels)
+        return {"packages": names, "tools": self._add_new_tools(names)}
+
+    async def _install_wheels(self, wheels: list[tuple[str, str, bytes]]) -> list[str]:
+        """Install checked wheels (those the worker has are skipped); returns their names."""
         names = [name for name, _, _ in wheels]
         self.wheel_dir.mkdir(parents=True, exist_ok=True)
         paths: list[str] = []
@@ -146,7 +185,7 @@ class PythonWorker:
                     f"{name}: the install reported success but {name} is not installed; "
                     "its wheel is probably not a valid wheel of that name",
                 )
-        return {"packages": names, "tools": self._add_new_tools(names)}
+        return names
 
     def _add_new_tools(self, names: list[str]) -> list[str]:
         found = discover()

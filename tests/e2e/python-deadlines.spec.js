@@ -1,12 +1,13 @@
 // Deadlines hold against Python tools that never return, and only the guilty worker pays.
 import { test, expect } from "@playwright/test";
-import { startHost, callTool, installWheels } from "./support/host.js";
+import { startHost, callTool, installWheels, spareReady } from "./support/host.js";
 
 const RequestTimeout = -32001;
 
 test("a busy loop in a python.run session is interrupted at its deadline; the session and its worker survive", async ({ page }) => {
   await startHost(page);
   await callTool(page, "python.run", { code: "kept = 'still here'", session: "s" });
+  await spareReady(page);  // the session took the spare; its replacement's boot is done
   const loop = await callTool(page, "python.run", { code: "while True:\n    pass", session: "s" }, 2_000);
   expect(loop.error?.code).toBe(RequestTimeout);
   expect(loop.error?.message).toContain("python.run did not finish within 2000 ms");
@@ -32,6 +33,7 @@ test("a busy loop in python.run without a session ends at its deadline with its 
 test("a loop that swallows the interrupt in a session is terminated, its worker replaced, and others keep answering", async ({ page }) => {
   await startHost(page);
   await callTool(page, "python.run", { code: "kept = 1", session: "s" });
+  await spareReady(page);
   const stubborn = "while True:\n    try:\n        while True:\n            pass\n    except BaseException:\n        pass";
   const outcome = page.evaluate(async (code) => {
     try {

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { wheelsFor, WheelError } from "../../web/app/wheel-source.js";
+import { wheelsFor, wheelsAsked, WheelError } from "../../web/app/wheel-source.js";
 
 const BASE = "https://cloche.test/app/";
 const bytes = (/** @type {string} */ text) => new TextEncoder().encode(text);
@@ -15,8 +15,8 @@ const FILES = {
   "extra-1.0-py3-none-any.whl": bytes("wheel extra"),
 };
 const LOCK = { packages: {
-  "tools-a": { name: "tools-a", file_name: "tools_a-1.0-py3-none-any.whl", sha256: sha(FILES["tools_a-1.0-py3-none-any.whl"]), depends: ["cloche", "Helper"] },
-  helper: { name: "helper", file_name: "helper-2.0-py3-none-any.whl", sha256: sha(FILES["helper-2.0-py3-none-any.whl"]), depends: [] },
+  "tools-a": { name: "tools-a", file_name: "tools_a-1.0-py3-none-any.whl", sha256: sha(FILES["tools_a-1.0-py3-none-any.whl"]), depends: ["cloche", "Helper"], imports: ["tools_a"] },
+  helper: { name: "helper", file_name: "helper-2.0-py3-none-any.whl", sha256: sha(FILES["helper-2.0-py3-none-any.whl"]), depends: [], imports: ["helper", "helper_extras"] },
   cloche: { name: "cloche", file_name: "cloche-0.1.0-py3-none-any.whl", sha256: sha(FILES["cloche-0.1.0-py3-none-any.whl"]), depends: [] },
 } };
 
@@ -69,4 +69,26 @@ test("a same-origin wheel outside the lock installs with the sha256 its caller g
     /does not match its sha256/);
   await assert.rejects(wheelsFor([{ url: "/app/extra-1.0-py3-none-any.whl", sha256: "short" }], { baseURL: BASE, fetch }),
     /needs a .whl file name and its sha256/);
+});
+
+test("a worker's cloche/wheels: by name or by the module a package provides, without what it has", async () => {
+  const { fetch, asked } = site();
+  const byImport = await wheelsAsked({ imports: ["helper_extras", "no_such_module"], have: ["cloche"] }, { baseURL: BASE, fetch });
+  assert.deepEqual(byImport.packages, ["helper"], "a module no package provides is left for the import to report");
+  assert.deepEqual(byImport.wheels.map((w) => [w.fileName, decode(w.base64)]), [["helper-2.0-py3-none-any.whl", "wheel helper"]]);
+  const byName = await wheelsAsked({ requirements: ["tools-a"], have: ["cloche", "helper"] }, { baseURL: BASE, fetch });
+  assert.deepEqual(byName.wheels.map((w) => w.fileName), ["tools_a-1.0-py3-none-any.whl"]);
+  assert.deepEqual(await wheelsAsked({ imports: ["tools_a"], have: ["tools-a"] }, { baseURL: BASE, fetch }),
+    { packages: [], wheels: [] }, "nothing the worker has is fetched again");
+  assert.ok(asked.every((url) => url.startsWith(BASE)));
+});
+
+test("a worker's cloche/wheels for a URL, a name outside the lock or a malformed list is refused", async () => {
+  const { fetch } = site();
+  await assert.rejects(wheelsAsked({ requirements: ["https://evil.test/x-1.0-py3-none-any.whl"] }, { baseURL: BASE, fetch }),
+    (error) => error instanceof WheelError && /is not in this site's pyodide-lock.json/.test(error.message));
+  await assert.rejects(wheelsAsked({ requirements: ["numpy"] }, { baseURL: BASE, fetch }), /numpy is not in this site's pyodide-lock.json/);
+  await assert.rejects(wheelsAsked({ imports: "helper" }, { baseURL: BASE, fetch }), /imports must be a list of names/);
+  await assert.rejects(wheelsAsked({ requirements: [{ url: "/x.whl", sha256: "0".repeat(64) }] }, { baseURL: BASE, fetch }),
+    /requirements must be a list of names/);
 });

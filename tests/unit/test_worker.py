@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from _tool_support import make_wheel
 
+from cloche import packages
+from cloche._jsonrpc import RpcError
 from cloche.worker import PythonWorker, canonical_name
 
 GREETER = {
@@ -36,10 +38,15 @@ class Harness:
             "greeter": make_wheel(tmp_path, "greeter", GREETER, {"greet": "greeter_tools"}),
             "broken": make_wheel(tmp_path, "broken", {}, {}),
             "hollow": make_wheel(tmp_path, "hollow", {}, {}),
+            "plain": make_wheel(
+                tmp_path, "plain", {"plain_module.py": "def hello(n):\n    return 'hi ' + n\n"}, {}
+            ),
         }
         self.sent: list[dict[str, Any]] = []
         self.installed: list[list[str]] = []
         self.wheel_dir = tmp_path / "wheels"
+        # The worker connects itself to `cloche.packages`; undone after the test.
+        monkeypatch.setattr(packages, "_install_from_host", None)
         self.worker = PythonWorker(
             lambda text: self.sent.append(json.loads(text)), self.install, self.wheel_dir
         )
@@ -157,10 +164,83 @@ def test_tool_code_cannot_install_from_a_url_or_an_index(monkeypatch: pytest.Mon
     refuse_remote_installs()
     asyncio.run(fake.install(["emfs:/tmp/cloche-wheels/a-1.0-py3-none-any.whl"], deps=False))
     assert calls == [["emfs:/tmp/cloche-wheels/a-1.0-py3-none-any.whl"]]
-    for remote in ("https://evil.test/x-1.0-py3-none-any.whl", "requests"):
+    for remote in ("https://evil.test/x-1.0-py3-none-any.whl", "x-1.0-py3-none-any.whl", "a/b"):
         with pytest.raises(ValueError, match="is not available to tool code"):
             asyncio.run(fake.install(remote))
     assert len(calls) == 1
+    monkeypatch.setattr(packages, "_install_from_host", None)
+    with pytest.raises(RuntimeError, match="no host to ask for packages"):
+        asyncio.run(fake.install("requests"))
+    asked: list[tuple[list[str], list[str]]] = []
+
+    async def from_host(requirements: list[str], imports: list[str]) -> list[str]:
+        asked.append((requirements, imports))
+        return requirements
+
+    packages.connect(from_host)
+    asyncio.run(fake.install(["tabulate>=0.9", "numpy"]))
+    assert asked == [(["tabulate", "numpy"], [])]
+    assert len(calls) == 1
+
+
+async def _answer_wheels(harness: Harness, answer: dict[str, Any]) -> dict[str, Any]:
+    """Wait for the worker's cloche/wheels request and answer it as the host would."""
+    for _ in range(1000):
+        asked = [m for m in harness.sent if m.get("method") == "cloche/wheels"]
+        if asked:
+            break
+        await asyncio.sleep(0)
+    [request] = asked
+    await harness.worker.handle(json.dumps({"jsonrpc": "2.0", "id": request["id"], **answer}))
+    return request
+
+
+def test_code_gets_a_package_the_site_offers_from_the_host(harness: Harness) -> None:
+    async def scenario() -> tuple[list[str], dict[str, Any]]:
+        installing = asyncio.ensure_future(packages.install(imports=["greeter_tools"]))
+        request = await _answer_wheels(
+            harness, {"result": {"packages": ["greeter"], "wheels": [harness.wheel("greeter")]}}
+        )
+        return await installing, request
+
+    installed, request = asyncio.run(scenario())
+    assert installed == ["greeter"]
+    assert request["params"]["imports"] == ["greeter_tools"]
+    assert request["params"]["requirements"] == []
+    assert "pytest" in request["params"]["have"]  # what the worker has is not sent again
+    assert harness.installed == [[harness.wheels["greeter"].name]]
+    __import__("greeter_tools")
+    # Code asked for the package, not the host: its tools are not offered.
+    assert "greet.hello" not in {tool.name for tool in harness.worker.server.tools}
+
+
+def test_the_hosts_refusal_reaches_the_code_that_asked(harness: Harness) -> None:
+    refusal = {"code": -32602, "message": "numpy is not in this site's pyodide-lock.json"}
+
+    async def scenario() -> None:
+        installing = asyncio.ensure_future(packages.install(requirements=["numpy"]))
+        await _answer_wheels(harness, {"error": refusal})
+        await installing
+
+    with pytest.raises(RpcError, match=r"numpy is not in this site's pyodide-lock\.json"):
+        asyncio.run(scenario())
+    assert harness.installed == []
+
+
+def test_python_run_installs_what_its_code_imports_before_it_runs(harness: Harness) -> None:
+    from _tool_support import import_tool_package
+
+    python = import_tool_package("python")
+    code = "import plain_module\nplain_module.hello('you')"
+
+    async def scenario() -> Any:
+        running = asyncio.ensure_future(python.run(code))
+        await _answer_wheels(
+            harness, {"result": {"packages": ["plain"], "wheels": [harness.wheel("plain")]}}
+        )
+        return await running
+
+    assert asyncio.run(scenario())["value"] == "'hi you'"
 
 
 def test_the_host_can_ask_how_many_calls_still_run(harness: Harness) -> None:

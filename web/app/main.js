@@ -3,6 +3,7 @@
 import { WorkerHost } from "./worker-host.js";
 import { moduleWorkerSpawner, DEFAULT_BOOT_TIMEOUT_MS } from "./worker-spawn.js";
 import { loadRegistry } from "./tool-workers.js";
+import { wheelsAsked } from "./wheel-source.js";
 import { ConversationStore } from "./conversations.js";
 import { AppController } from "./app-controller.js";
 import { errorText } from "./error-text.js";
@@ -24,6 +25,8 @@ const host = new WorkerHost({
     bootTimeoutMs: bootTimeoutMs(),
     onProgress: (worker, progress) => controller?.onBootProgress(worker, progress),
   }),
+  // Packages a worker's code imports or asks micropip for: from this dist's lock, checked.
+  wheels: (params) => wheelsAsked(params, { baseURL: base }),
 });
 controller = new AppController({
   host, conversations: new ConversationStore(), baseURL: base,

@@ -6,7 +6,7 @@
 import { bytesToBase64 } from "./attachments.js";
 
 /**
- * @typedef {{name: string, file_name: string, sha256: string, depends?: string[]}} LockEntry
+ * @typedef {{name: string, file_name: string, sha256: string, depends?: string[], imports?: string[]}} LockEntry
  * @typedef {string | {url: string, sha256: string}} Requirement
  * @typedef {{fileName: string, base64: string}} WheelFile
  * @typedef {{baseURL: string | URL, fetch?: typeof fetch, have?: Iterable<string>,
@@ -67,6 +67,39 @@ export async function wheelsFor(requirements, options) {
     }
   }
   return Promise.all(wanted.map((w) => fetchChecked(w, fetchImpl)));
+}
+
+/**
+ * What a worker's `cloche/wheels` request asks for (docs/worker-protocol.md, "Packages at run
+ * time"): packages of the dist's lock by name, or by a module they provide (`imports`; modules no
+ * package provides are left out, for the import to report), without those it `have`s. Names only:
+ * a worker cannot vouch for a file, so URLs are not in the lock and are refused.
+ * @param {any} params  {requirements?: string[], imports?: string[], have?: string[]}
+ * @param {WheelOptions} options
+ * @returns {Promise<{packages: string[], wheels: WheelFile[]}>}
+ */
+export async function wheelsAsked(params, options) {
+  /** @param {string} key */
+  const names = (key) => {
+    const value = params?.[key] ?? [];
+    if (!Array.isArray(value) || value.some((item) => typeof item !== "string") || value.length > 1000) {
+      throw new WheelError(`cloche/wheels: ${key} must be a list of names`);
+    }
+    return /** @type {string[]} */ (value);
+  };
+  const [requirements, imports, have] = [names("requirements"), names("imports"), names("have")];
+  const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const lock = options.lock ?? await readLock(new URL(options.baseURL), fetchImpl);
+  /** @type {Map<string, string>} module -> the package that provides it */
+  const providers = new Map();
+  for (const entry of Object.values(lock.packages)) {
+    for (const module of entry.imports ?? []) if (!providers.has(module)) providers.set(module, entry.name);
+  }
+  const wanted = [...new Set([...requirements, ...imports.flatMap((m) => providers.get(m) ?? [])])];
+  const held = new Set(have.map(canonicalName));
+  const packages = wanted.filter((name) => !held.has(canonicalName(name)));
+  if (!packages.length) return { packages, wheels: [] };
+  return { packages, wheels: await wheelsFor(packages, { ...options, fetch: fetchImpl, lock, have }) };
 }
 
 /**

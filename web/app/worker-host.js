@@ -82,9 +82,12 @@ export class WorkerHost {
   /**
    * @param {{spawn: Spawn, callTimeoutMs?: number, graceMs?: number, maxMessageLength?: number,
    *          heapGrowthLimitBytes?: number, listLimits?: import("./mcp-client.js").ListLimits,
+   *          wheels?: (params: any, worker: string) => Promise<any>,
    *          resultLimits?: import("./result-cap.js").ResultLimits}} options
    *   listLimits: caps on a worker's tools/list (mcp-client.js); only the hostile-tool suite's
    *   controls change them
+   *   wheels: answers a worker's `cloche/wheels` request (packages its code asked for, fetched
+   *   and checked by the page: wheel-source.js `wheelsAsked`); without it, the request is refused
    */
   constructor(options) {
     this.spawn = options.spawn;
@@ -93,6 +96,7 @@ export class WorkerHost {
     this.graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
     this.maxMessageLength = options.maxMessageLength;
     this.listLimits = options.listLimits;
+    this.wheels = options.wheels;
     this.heapGrowthLimitBytes = options.heapGrowthLimitBytes ?? DEFAULT_HEAP_GROWTH_LIMIT_BYTES;
     /** @type {Map<string, ManagedWorker>} */
     this.workers = new Map();
@@ -591,6 +595,18 @@ export class WorkerHost {
     handle.onCrash = (reason) => {
       if (worker.handle === handle && !worker.retired) this.#restart(worker, reason).catch(() => {});
     };
+    client.peer.setRequestHandler("cloche/wheels", async (params) => {
+      if (!this.wheels) {
+        throw new JsonRpcError(ErrorCode.MethodNotFound, "this page installs no packages at run time: " +
+          "only the packages its worker started with can be imported");
+      }
+      try {
+        return await this.wheels(params, worker.spec.name);
+      } catch (error) {
+        throw error instanceof JsonRpcError ? error
+          : new JsonRpcError(ErrorCode.InvalidParams, error instanceof Error ? error.message : String(error));
+      }
+    });
     worker.heap = undefined;
     client.peer.setNotificationHandler(HEAP_NOTIFICATION, (params) => {
       if (worker.client !== client || typeof params?.bytes !== "number") return;

@@ -23,7 +23,9 @@ export async function startHost(page, options = {}) {
         .map((spec) => ({ ...spec, options: { packages: packagesOf[spec.name] } }));
     }
     if (longLived) specs = specs.map(({ isolateCalls, ...spec }) => spec);
-    const host = new WorkerHost({ spawn: moduleWorkerSpawner(), graceMs });
+    const { wheelsAsked } = await import("/app/wheel-source.js");
+    // As the page makes it: packages code asks for come from this dist's lock.
+    const host = new WorkerHost({ spawn: moduleWorkerSpawner(), graceMs, wheels: (params) => wheelsAsked(params, { baseURL: base }) });
     const events = [];
     host.onWorkerEvent = (event) => events.push(event);
     await Promise.all(specs.map((spec) => host.addWorker(spec)));
@@ -87,4 +89,17 @@ export async function installWheels(page, requirements, options = {}) {
     const wheels = await wheelsFor(requirements, { baseURL: location.href, have: ["cloche", "micropip"] });
     return host.request(worker, "cloche/install", { wheels }, { replay: true });
   }, { requirements, hostPath: options.host ?? "host", worker: options.worker ?? "python-tools", tools: options.tools ?? [] });
+}
+
+/**
+ * Wait until an isolated worker's fresh spare is up (WorkerHost's isolateCalls): a test that times
+ * a deadline's grace period starts its call once the spare's boot no longer competes for the CPU.
+ * @param {import("@playwright/test").Page} page
+ * @param {string} [worker]
+ */
+export async function spareReady(page, worker = "python-python") {
+  await page.waitForFunction((name) => {
+    const spare = window.host.workers.get(name);
+    return spare && !spare.restarting && !spare.given;
+  }, worker, { timeout: 60_000 });
 }

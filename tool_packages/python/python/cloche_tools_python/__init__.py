@@ -17,7 +17,7 @@ from collections import OrderedDict
 from types import CodeType
 from typing import Annotated, Any, TypedDict
 
-from cloche import Context, Field, ToolError, captured_output, tool
+from cloche import Context, Field, ToolError, captured_output, packages, tool
 
 __all__ = ["run"]
 
@@ -54,10 +54,12 @@ async def run(
     reset: bool = False,
     ctx: Context = Context(),  # noqa: B008 - a silent stand-in when the function is called directly
 ) -> RunResult:
-    """Run Python code (Python 3, standard library) and return what it printed and produced.
+    """Run Python code (Python 3) and return what it printed and produced.
 
     The value of a final expression is returned like in a notebook cell. Top-level `await` works.
     Code that raises makes the call fail with the traceback and what was printed before it.
+    Besides the standard library, the packages the site offers are installed when the code
+    imports them (or with `await micropip.install("name")`).
     A call with a `session` name keeps its variables, functions and imports for the next call
     with the same name; without one, every call starts in a fresh interpreter. Sessions share
     nothing: each has an interpreter of its own. Only a few sessions are kept at once; starting
@@ -69,6 +71,11 @@ async def run(
         session: Name of a namespace kept between calls (e.g. one per conversation).
         reset: Start the session over, in a fresh interpreter, before running.
     """
+    try:
+        # What the code imports and the site offers is installed first, as in a notebook.
+        await packages.load_imports(code)
+    except Exception as exc:
+        raise ToolError(f"the packages this code imports could not be installed: {exc}") from None
     namespace = _namespace(session, reset)
     # A builtin rather than a global, so a variable of the user's named `progress` wins.
     namespace["__builtins__"] = {**vars(builtins), "progress": ctx.progress}
