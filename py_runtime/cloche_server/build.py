@@ -1,14 +1,17 @@
 """`cloche build`: assemble dist/ (the static site) and the test dist, incrementally.
 
 dist/ holds the web app, the Pyodide core (under a versioned path, so it may be cached forever),
-the vendored browser libraries (vendored_npm.py), the pinned micropip wheel, the `cloche` wheel
-and a pyodide-lock.json that lists exactly those wheels. The test dist is a flat Pyodide dist (the
-layout pytest-pyodide expects) with the same wheels plus the ones pytest-pyodide loads inside
-Pyodide; it is never part of dist/.
+the vendored browser libraries (vendored_npm.py), the pinned micropip wheel, the `cloche` wheel,
+the tool wheels with their dependencies (dependencies.py: Pyodide's own packages and PyPI's pure
+wheels) and a pyodide-lock.json that lists exactly those files. The test dist is a flat Pyodide
+dist (the layout pytest-pyodide expects) with the same wheels plus the ones pytest-pyodide loads
+inside Pyodide; it is never part of dist/. Both are assembled beside their folder and swapped in
+at the end (staged_folder.py): a build that fails leaves them as they were.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -18,10 +21,22 @@ import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from ._files import COMPRESSIBLE, copy_if_changed, precompress, remove_unlisted, write_if_changed
-from .pyodide_lock_file import check_lock, write_lock
+from ._files import (
+    COMPRESSED_SUFFIXES,
+    COMPRESSIBLE,
+    copy_if_changed,
+    precompress,
+    remove_unlisted,
+    write_if_changed,
+)
+from .dependencies import DependencyError, Resolution, read_metadata, resolve
+from .pure_wheels import pip_download
+from .pyodide_lock_file import LockError, check_lock, write_lock
+from .pyodide_packages import PackageSourceError, PyodidePackages
 from .registry import REGISTRY_NAME, RegistryError, registry_json, with_boot_flags
+from .staged_folder import StagedFolder, StagingError
 from .vendored_npm import VendoredFileMissing, copy_vendored
 from .wasm_memory_limit import MemoryLimitError, limit_memory
 
@@ -86,18 +101,54 @@ class Project:
     def default_test_dist(self) -> Path:
         return self.root / "build" / "test-dist"
 
+    @property
+    def pyodide_cache(self) -> Path:
+        return self.root / ".cache" / "pyodide"
+
     def pins(self, name: str) -> list[str]:
         lines = (self.root / "requirements" / name).read_text().splitlines()
         return [line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()]
 
+    def dist_settings(self) -> dict[str, Any]:
+        """`[tool.cloche.dist]` of pyproject.toml."""
+        config = tomllib.loads((self.root / "pyproject.toml").read_text())
+        settings: dict[str, Any] = config.get("tool", {}).get("cloche", {}).get("dist", {})
+        return settings
+
+    def _names(self, key: str) -> list[str]:
+        names = self.dist_settings().get(key, [])
+        if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+            raise BuildError(f"pyproject.toml: [tool.cloche.dist] {key} must be a list of names")
+        return names
+
     def on_demand_packages(self) -> list[str]:
         """Packages the dist offers but the page does not load at boot: `[tool.cloche.dist]
         on-demand` in pyproject.toml. The runtime panel installs them when a user asks."""
-        config = tomllib.loads((self.root / "pyproject.toml").read_text())
-        names = config.get("tool", {}).get("cloche", {}).get("dist", {}).get("on-demand", [])
-        if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
-            raise BuildError("pyproject.toml: [tool.cloche.dist] on-demand must be a list of names")
-        return names
+        return self._names("on-demand")
+
+    def python_run_packages(self) -> list[str]:
+        """Requirements python.run's worker loads at boot: `[tool.cloche.dist]
+        python-run-packages` (e.g. ["numpy"]), resolved like a tool package's dependencies."""
+        return self._names("python-run-packages")
+
+    def _setting(self, key: str) -> str | None:
+        value = self.dist_settings().get(key)
+        if value is not None and not (isinstance(value, str) and value):
+            raise BuildError(f"pyproject.toml: [tool.cloche.dist] {key} must be a path or URL")
+        return value
+
+    def pyodide_packages_source(self) -> str | None:
+        """`[tool.cloche.dist] pyodide-packages`: a folder (relative to the checkout) or URL that
+        holds Pyodide's package files; None means the official release."""
+        from .pyodide_packages import is_url
+
+        value = self._setting("pyodide-packages")
+        return value if value is None or is_url(value) else str(self.root / value)
+
+    def pyodide_lock_setting(self) -> Path | None:
+        """`[tool.cloche.dist] pyodide-lock`: a lock to use instead of npm's for those packages."""
+        value = self._setting("pyodide-lock")
+        return None if value is None else self.root / value
 
     def python_memory_bytes(self) -> int:
         """The Python worker's heap cap: `[tool.cloche.dist] python-memory-mib` in pyproject.toml,
@@ -143,10 +194,7 @@ def pinned_wheel(project: Project, pin: str, report: BuildReport, offline: bool)
     if offline:
         raise BuildError(f"{pin} is not in {cache} and downloads are off (--offline)")
     cache.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps"]
-    command += ["--only-binary=:all:", "--python-version", "3.14", "--implementation", "py"]
-    command += ["--abi", "none", "--platform", "any", "--dest", str(cache), pin]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    result = pip_download(pin, cache, "3.14")
     found = [p for p in cache.glob("*.whl") if pattern.fullmatch(p.name)]
     if result.returncode != 0 or not found:
         raise BuildError(f"could not download a pure wheel for {pin}: {result.stderr.strip()}")
@@ -200,11 +248,19 @@ def tool_package_dirs(project: Project) -> list[Path]:
     )
 
 
-def tool_wheel(project: Project, package: Path) -> Path:
-    """Build one tool package's wheel when its sources changed since the last build."""
+def tool_wheel(project: Project, package: Path, *, extra: bool = False) -> Path:
+    """Build one tool package's wheel when its sources changed since the last build. An extra
+    package (from outside tool_packages/python) keeps its wheel under its distribution's name."""
+    if not (package / "pyproject.toml").is_file():
+        raise BuildError(f"{package} is not a tool package: it has no pyproject.toml")
     digest = _source_digest(package, sorted(package.rglob("*")))
     name = str(tomllib.loads((package / "pyproject.toml").read_text())["project"]["name"])
-    return _wheel(package, project.own_wheels / "tools" / package.name, name, digest)
+    out = (
+        project.own_wheels
+        / ("extra-tools" if extra else "tools")
+        / (name if extra else package.name)
+    )
+    return _wheel(package, out, name, digest)
 
 
 def _web_files(project: Project) -> list[Path]:
@@ -214,6 +270,17 @@ def _web_files(project: Project) -> list[Path]:
         if path.is_file() and not (set(parts) & WEB_EXCLUDED) and "__pycache__" not in parts:
             files.append(path)
     return files
+
+
+def _unlink_stale_twins(path: Path) -> None:
+    """Remove the compressed twins that `precompress` is about to rewrite (those older than their
+    source): it writes into a file, and the dist is staged as hard links to the current one."""
+    source_mtime = path.stat().st_mtime_ns
+    for suffix in COMPRESSED_SUFFIXES:
+        twin = path.with_name(path.name + suffix)
+        with contextlib.suppress(FileNotFoundError):
+            if twin.stat().st_mtime_ns < source_mtime:
+                twin.unlink()
 
 
 class _Output:
@@ -242,6 +309,7 @@ class _Output:
         if compress:
             for path in sorted(self.keep):
                 if path.suffix in COMPRESSIBLE:
+                    _unlink_stale_twins(path)
                     self.keep.update(precompress(path))
         self.report.removed += remove_unlisted(self.root, self.keep)
         problems = check_lock(self.root)
@@ -249,10 +317,20 @@ class _Output:
             raise BuildError("the lock does not match the dist: " + "; ".join(map(str, problems)))
 
 
-def _lock(project: Project, out: _Output, wheels: list[Path]) -> None:
-    for wheel in wheels:
-        out.copy(wheel, wheel.name)
-    out.write(LOCK_NAME, write_lock(project.pyodide_npm / LOCK_NAME, wheels, out.root))
+def _lock(project: Project, out: _Output, wheels: list[Path], deps: Resolution) -> None:
+    for path in [*wheels, *deps.files]:
+        out.copy(path, path.name)
+    try:
+        lock = write_lock(
+            project.pyodide_npm / LOCK_NAME,
+            [*wheels, *deps.pypi_wheels],
+            out.root,
+            deps.pyodide_entries,
+            deps.extra_depends,
+        )
+    except LockError as error:
+        raise BuildError(f"{LOCK_NAME}: {error}") from None
+    out.write(LOCK_NAME, lock)
 
 
 def _capped_pyodide(project: Project) -> bytes:
@@ -265,7 +343,9 @@ def _capped_pyodide(project: Project) -> bytes:
         raise BuildError(f"cannot cap the Python heap in {source}: {error}") from None
 
 
-def build_dist(project: Project, dist: Path, wheels: list[Path], report: BuildReport) -> None:
+def build_dist(
+    project: Project, dist: Path, wheels: list[Path], report: BuildReport, deps: Resolution
+) -> None:
     version = project.pyodide_version()
     core = f"pyodide/v{version}/"
     out = _Output(dist, report)
@@ -278,37 +358,71 @@ def build_dist(project: Project, dist: Path, wheels: list[Path], report: BuildRe
         else:
             written = out.copy(project.pyodide_npm / name, core + name)
         core_sizes[name] = written.stat().st_size
-    _lock(project, out, wheels)
+    _lock(project, out, wheels, deps)
     from .wasm_dist import WasmDistError, copy_wasm, with_wasm_packages
 
     try:
         copy_vendored(project.root, out)
         wasm_packages = copy_wasm(project.root, out)
-        document = with_wasm_packages(registry_json(wheels), wasm_packages)
+        # Pure dependencies go on the import path too, so tools that import them at the top work.
+        document = with_wasm_packages(registry_json([*wheels, *deps.pure_wheels]), wasm_packages)
         out.write(REGISTRY_NAME, with_boot_flags(document, project.on_demand_packages()))
     except (RegistryError, VendoredFileMissing, WasmDistError) as error:
         raise BuildError(str(error)) from None
     from cloche import __version__
 
-    info = {
+    info: dict[str, Any] = {
         "cloche": __version__,
         "pyodide": version,
         "pyodideIndexURL": core,
         "lockFileURL": LOCK_NAME,
         "coreFiles": core_sizes,
     }
+    if deps.dependencies:
+        info["dependencies"] = [d.record() for d in deps.dependencies]
     out.write("build-info.json", (json.dumps(info, indent=2, sort_keys=True) + "\n").encode())
     out.finish(compress=True)
 
 
 def build_test_dist(
-    project: Project, test_dist: Path, wheels: list[Path], report: BuildReport
+    project: Project, test_dist: Path, wheels: list[Path], report: BuildReport, deps: Resolution
 ) -> None:
     out = _Output(test_dist, report)
     for name in PYODIDE_CORE_FILES:
         out.copy(project.pyodide_npm / name, name)
-    _lock(project, out, wheels)
+    _lock(project, out, wheels, deps)
     out.finish(compress=False)
+
+
+def resolve_dependencies(
+    project: Project,
+    wheels: list[Path],
+    *,
+    offline: bool,
+    pyodide_packages: str | None = None,
+    pyodide_lock: Path | None = None,
+) -> Resolution:
+    """What the dist must add for `wheels`' dependencies and `python-run-packages`: command-line
+    choices first, then `[tool.cloche.dist]`, then the official Pyodide release."""
+    version = project.pyodide_version()
+    try:
+        pyodide = PyodidePackages.open(
+            version,
+            project.pyodide_npm / LOCK_NAME,
+            project.pyodide_cache / f"v{version}",
+            source=pyodide_packages or project.pyodide_packages_source(),
+            lock=pyodide_lock or project.pyodide_lock_setting(),
+            offline=offline,
+        )
+        return resolve(
+            pyodide,
+            wheels,
+            project.wheel_cache,
+            offline=offline,
+            python_run_packages=project.python_run_packages(),
+        )
+    except (PackageSourceError, DependencyError) as error:
+        raise BuildError(str(error)) from None
 
 
 def build(
@@ -318,17 +432,50 @@ def build(
     *,
     with_test_dist: bool = True,
     offline: bool = False,
+    pyodide_packages: str | None = None,
+    pyodide_lock: Path | None = None,
+    extra_tool_packages: list[Path] | tuple[Path, ...] = (),
 ) -> BuildReport:
+    """Build dist/ (and the test dist) incrementally. Everything that can fail without touching
+    them (wheels, dependencies, downloads) comes first; then each is assembled beside its folder
+    and both are swapped in together. `extra_tool_packages` are tool package folders built into
+    the dists besides tool_packages/python/* (fixtures, a package under development)."""
     project = Project(root or find_project_root())
     report = BuildReport()
     runtime = [pinned_wheel(project, pin, report, offline) for pin in project.pins("pyodide.txt")]
     tools = [tool_wheel(project, package) for package in tool_package_dirs(project)]
+    tools += [tool_wheel(project, package, extra=True) for package in extra_tool_packages]
     wheels = [*runtime, cloche_wheel(project), *tools]
-    build_dist(project, dist or project.default_dist, wheels, report)
+    deps = resolve_dependencies(
+        project,
+        wheels,
+        offline=offline,
+        pyodide_packages=pyodide_packages,
+        pyodide_lock=pyodide_lock,
+    )
+    report.downloaded += deps.downloaded
+    test_wheels = []
     if with_test_dist:
         pins = project.pins("pyodide-test.txt")
         test_wheels = [pinned_wheel(project, pin, report, offline) for pin in pins]
-        build_test_dist(
-            project, test_dist or project.default_test_dist, wheels + test_wheels, report
-        )
+    stages = [StagedFolder(dist or project.default_dist)]
+    if with_test_dist:
+        stages.append(StagedFolder(test_dist or project.default_test_dist))
+    try:
+        build_dist(project, stages[0].open(), wheels, report, deps)
+        if with_test_dist:
+            # A name that pytest-pyodide's pinned wheels provide comes from them in the test dist.
+            provided = {read_metadata(w).name for w in test_wheels}
+            test_deps = deps.without(provided)
+            build_test_dist(project, stages[1].open(), wheels + test_wheels, report, test_deps)
+        for stage in stages:
+            stage.commit()
+    except StagingError as error:
+        raise BuildError(str(error)) from None
+    finally:
+        for stage in stages:
+            stage.discard()
+    for stage in stages:
+        report.written = [stage.final(p) for p in report.written]
+        report.removed = [stage.final(p) for p in report.removed]
     return report

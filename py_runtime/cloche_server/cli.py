@@ -21,6 +21,9 @@ def _build(args: argparse.Namespace) -> int:
             test_dist=args.test_dist,
             with_test_dist=not args.no_test_dist,
             offline=args.offline,
+            pyodide_packages=args.pyodide_packages,
+            pyodide_lock=args.pyodide_lock,
+            extra_tool_packages=args.tool_package,
         )
     except BuildError as error:
         print(error, file=sys.stderr)
@@ -94,6 +97,29 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--test-dist", type=Path, help="test dist folder (default: build/test-dist)")
     build.add_argument("--no-test-dist", action="store_true", help="skip the test dist")
     build.add_argument("--offline", action="store_true", help="fail instead of downloading")
+    build.add_argument(
+        "--pyodide-packages",
+        metavar="DIR|URL",
+        help="where Pyodide's own packages (numpy, ...) that tools need are fetched from: a folder "
+        "or a mirror URL (default: [tool.cloche.dist] pyodide-packages, else the official "
+        "release for the pinned Pyodide version)",
+    )
+    build.add_argument(
+        "--pyodide-lock",
+        type=Path,
+        metavar="FILE",
+        help="a Pyodide lock listing those packages, instead of npm pyodide's own (for mirrors; "
+        "default: [tool.cloche.dist] pyodide-lock)",
+    )
+    build.add_argument(
+        "--tool-package",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also build this tool package (a folder with pyproject.toml) into the dists, besides "
+        "tool_packages/python/* (repeatable)",
+    )
     build.set_defaults(run=_build)
 
     serve = commands.add_parser("serve", help="serve the built dist")
