@@ -5,6 +5,7 @@
 // caps on tools/list), where it must work; then against the host as the page sets it up, where it
 // must not.
 import { test, expect } from "@playwright/test";
+import { serveRogueWorker } from "./support/rogue.js";
 import { writeFileSync } from "node:fs";
 
 /** @type {{case: string, control: string, checked: string}[]} */
@@ -16,11 +17,7 @@ test.describe.configure({ mode: "serial" });
 
 test.beforeAll(async ({ browser }) => {
   page = await browser.newPage();
-  // Served under /workers/, the only path the workers' policy lets a worker load from.
-  await page.route("**/workers/__test__/rogue-worker.js", (route) => route.fulfill({
-    path: "tests/security/support/rogue-worker.js", contentType: "text/javascript",
-    headers: { "cross-origin-embedder-policy": "require-corp", "cross-origin-resource-policy": "same-origin" },
-  }));
+  await serveRogueWorker(page);
   await page.goto("/healthz");
   await page.evaluate(async () => {
     const { WorkerHost } = await import("/app/worker-host.js");

@@ -4,6 +4,7 @@
 // Every case must end with a clear error, the page must stay responsive, the tools of other
 // workers must still answer, and a worker that was replaced must answer again.
 import { test, expect } from "@playwright/test";
+import { serveRogueWorker } from "./support/rogue.js";
 import { readFileSync, writeFileSync } from "node:fs";
 
 const MISBEHAVE = "tests/wasm_fixtures/misbehave";
@@ -27,10 +28,7 @@ test.beforeAll(async ({ browser }) => {
     const folder = name === "misbehave" || name === "tampered" ? MISBEHAVE : `tool_packages/wasm/${name}`;
     return route.fulfill({ path: `${folder}/${file}`, contentType: file.endsWith(".wasm") ? "application/wasm" : "application/json" });
   });
-  await page.route("**/workers/__test__/rogue-worker.js", (route) => route.fulfill({
-    path: "tests/security/support/rogue-worker.js", contentType: "text/javascript",
-    headers: { "cross-origin-embedder-policy": "require-corp", "cross-origin-resource-policy": "same-origin" },
-  }));
+  await serveRogueWorker(page);
   await page.goto("/healthz");
   await page.evaluate(async () => {
     const { WorkerHost } = await import("/app/worker-host.js");

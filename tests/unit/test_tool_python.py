@@ -99,33 +99,32 @@ def test_huge_output_is_cut() -> None:
     assert stdout.endswith("more characters cut]")
 
 
-def test_through_mcp_the_run_result_is_structured() -> None:
+def call_through_mcp(code: str) -> dict[str, Any]:
+    """The result of a python.run call made through the MCP server."""
     server = McpServer([python.run.renamed("python.run")])
     message = {
         "jsonrpc": "2.0",
         "id": 1,
         "method": "tools/call",
-        "params": {"name": "python.run", "arguments": {"code": "print(1+1)\n6*7"}},
+        "params": {"name": "python.run", "arguments": {"code": code}},
     }
-    reply = json.loads(server.handle(json.dumps(message)) or "")
-    assert reply["result"]["structuredContent"] == {
+    result: dict[str, Any] = json.loads(server.handle(json.dumps(message)) or "")["result"]
+    return result
+
+
+def test_through_mcp_the_run_result_is_structured() -> None:
+    result = call_through_mcp("print(1+1)\n6*7")
+    assert result["structuredContent"] == {
         "stdout": "2\n",
         "stderr": "",
         "value": "42",
         "value_json": 42,
     }
-    assert len(reply["result"]["content"]) == 1  # the run's own output is not repeated
+    assert len(result["content"]) == 1  # the run's own output is not repeated
 
 
 def test_through_mcp_code_that_raises_is_a_tool_error() -> None:
-    server = McpServer([python.run.renamed("python.run")])
-    message = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "tools/call",
-        "params": {"name": "python.run", "arguments": {"code": "print('so far')\n{}['k']"}},
-    }
-    result = json.loads(server.handle(json.dumps(message)) or "")["result"]
+    result = call_through_mcp("print('so far')\n{}['k']")
     assert result["isError"] is True
     assert "structuredContent" not in result
     [text] = [part["text"] for part in result["content"]]
