@@ -2,9 +2,9 @@
 
 A Cloche worker has no network. When code wants a package that is not installed (``micropip.install
 ("name")``, or an ``import`` in ``python.run``), the worker asks the page's host with the
-``cloche/wheels`` request; the host reads the wheels (and what they depend on) from the dist,
-checks each against the lock's sha256 and answers with their bytes, which the worker installs.
-Only packages in the dist's lock can come this way (docs/python-tools.md, "Packages").
+``cloche/wheels`` request; the host fetches the wheels (and what they depend on) from the dist or,
+on `cloche serve`, from Pyodide's packages and PyPI through the server, checks each against its
+sha256 and answers with their bytes, which the worker installs (docs/worker-protocol.md).
 
 The worker connects the host at start (`connect`); under plain CPython nothing is connected, and
 `load_imports` does nothing, so tools that use it run there too.

@@ -1,5 +1,5 @@
 """The Starlette app: the built dist as static files, with the headers isolation needs (and the
-page's Content-Security-Policy), and the model relay under /v1."""
+page's Content-Security-Policy), the model relay under /v1, run-time packages under /packages."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cloche import __version__
 
+from .package_routes import PackageRoutes, PackageSources
 from .page_policy import PagePolicy
 from .relay import OpenAIErrorMiddleware, Relay, RelayConfig
 from .static import DistFiles
@@ -59,20 +60,29 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 def create_app(
-    dist: Path, relay_config: RelayConfig | None = None, page_policy: PagePolicy | None = None
+    dist: Path,
+    relay_config: RelayConfig | None = None,
+    page_policy: PagePolicy | None = None,
+    package_sources: PackageSources | None = None,
 ) -> Starlette:
     """The app; without `relay_config` the relay lists no models and answers chat with 503;
-    without `page_policy` the page may connect to its own origin only."""
+    without `page_policy` the page may connect to its own origin only; without
+    `package_sources` there are no /packages routes (only the dist's own packages install)."""
     if not (dist / "index.html").is_file():
         raise FileNotFoundError(f"{dist} holds no built app: run `cloche build` first")
     relay = Relay(relay_config)
+    packages = PackageRoutes(package_sources) if package_sources else None
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with relay.running() as client:
             app.state.relay = relay
             app.state.upstream_client = client
-            yield
+            if packages is None:
+                yield
+                return
+            async with packages.running():
+                yield
 
     # No compression middleware anywhere: static files are precompressed at build time, and
     # /v1 streams must reach the client chunk by chunk.
@@ -95,6 +105,7 @@ def create_app(
         routes=[
             Route("/healthz", healthz),
             Mount("/v1", routes=relay.routes, middleware=relay_middleware),
+            *([Mount("/packages", routes=packages.routes)] if packages else []),
             Mount("/", DistFiles(directory=dist, html=True)),
         ],
         middleware=[

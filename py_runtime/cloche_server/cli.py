@@ -37,20 +37,30 @@ def _serve(args: argparse.Namespace) -> int:
 
     from .app import create_app
     from .build import Project, find_project_root
+    from .package_routes import open_package_sources
     from .page_policy import load_page_policy
+    from .pyodide_packages import PackageSourceError
     from .relay import ConfigError, load_config
 
     dist = args.dist or Project(find_project_root()).default_dist
     try:
         relay_config = load_config(args.config)
         page_policy = load_page_policy(args.config, args.connect_origin)
-        app = create_app(dist.resolve(), relay_config, page_policy)
-    except (FileNotFoundError, ConfigError) as error:
+        package_sources = open_package_sources(
+            dist.resolve(),
+            pyodide_packages=args.pyodide_packages,
+            pyodide_lock=args.pyodide_lock,
+            allow_pypi=args.allow_pypi,
+            pypi_index=args.pypi_index,
+        )
+        app = create_app(dist.resolve(), relay_config, page_policy, package_sources)
+    except (FileNotFoundError, ConfigError, PackageSourceError) as error:
         print(f"cloche serve: {error}", file=sys.stderr)
         return 1
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"Cloche is serving {dist} at http://{host}:{args.port}/", flush=True)
     print(relay_config.describe(), flush=True)
+    print(package_sources.describe(), flush=True)
     if page_policy.connect_origins:
         print(f"The page may also connect to {', '.join(page_policy.connect_origins)}", flush=True)
     uvicorn.run(
@@ -139,6 +149,31 @@ def parser() -> argparse.ArgumentParser:
         metavar="ORIGIN",
         help="another origin the page may connect to, like https://api.example.org (repeatable; "
         "added to [page] connect_origins of --config)",
+    )
+    serve.add_argument(
+        "--pyodide-packages",
+        metavar="DIR|URL",
+        help="where this server fetches Pyodide's packages (numpy, ...) that a page asks for at "
+        "run time: a folder or a mirror URL (default: as for `cloche build`, else the official "
+        "release for the dist's Pyodide version)",
+    )
+    serve.add_argument(
+        "--pyodide-lock",
+        type=Path,
+        metavar="FILE",
+        help="a Pyodide lock naming those packages, instead of npm pyodide's own (for mirrors)",
+    )
+    serve.add_argument(
+        "--allow-pypi",
+        action="store_true",
+        help="let pages install pure-Python wheels from PyPI at run time, fetched by this server "
+        "and checked against PyPI's sha256 (off by default)",
+    )
+    serve.add_argument(
+        "--pypi-index",
+        default="https://pypi.org",
+        metavar="URL",
+        help="the PyPI-compatible index (JSON API) for --allow-pypi (default https://pypi.org)",
     )
     serve.set_defaults(run=_serve)
 

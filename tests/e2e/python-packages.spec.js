@@ -51,9 +51,10 @@ test("micropip.install by name works in the locked-down worker; a URL or a name 
   });
   expect(url.result?.isError).toBe(true);
   expect(url.result?.content?.[0]?.text).toContain("is not available to tool code");
-  const absent = await callTool(page, "python.run", { code: "import micropip\nawait micropip.install('numpy')" });
+  const absent = await callTool(page, "python.run", { code: "import micropip\nawait micropip.install('cloche-no-such-package')" });
   expect(absent.result?.isError).toBe(true);
-  expect(absent.result?.content?.[0]?.text).toContain("numpy is not in this site's pyodide-lock.json");
+  expect(absent.result?.content?.[0]?.text).toContain("cloche-no-such-package is not in this site's pyodide-lock.json " +
+    "nor in Pyodide 314.0.7's packages, and this server does not fetch from PyPI (`cloche serve --allow-pypi`)");
   const unknown = await callTool(page, "python.run", { code: "import no_such_module_here" });
   expect(unknown.result?.content?.[0]?.text).toContain("ModuleNotFoundError: No module named 'no_such_module_here'");
 });

@@ -20,15 +20,22 @@ const LOCK = { packages: {
   cloche: { name: "cloche", file_name: "cloche-0.1.0-py3-none-any.whl", sha256: sha(FILES["cloche-0.1.0-py3-none-any.whl"]), depends: [] },
 } };
 
-/** A fetch serving the lock and FILES under BASE, recording what was asked. @param {Record<string, Uint8Array>} files */
-function site(files = FILES) {
+/**
+ * A fetch serving the lock and `files` under BASE, and `routes` (path below BASE -> answer), as
+ * `cloche serve` would; anything else is 404 (a static host has no packages/ routes). Records
+ * what was asked.
+ * @param {Record<string, Uint8Array>} files
+ * @param {Record<string, () => Response>} routes
+ */
+function site(files = FILES, routes = {}) {
   /** @type {string[]} */
   const asked = [];
   const fetch = async (/** @type {URL} */ url) => {
     asked.push(String(url));
-    const name = new URL(url).pathname.split("/").pop() ?? "";
-    if (name === "pyodide-lock.json") return new Response(JSON.stringify(LOCK));
-    return name in files ? new Response(files[name]) : new Response("", { status: 404, statusText: "Not Found" });
+    const path = decodeURIComponent(new URL(url).pathname).replace(/^\/app\//, "");
+    if (path === "pyodide-lock.json") return new Response(JSON.stringify(LOCK));
+    if (path in routes) return routes[path]();
+    return path in files ? new Response(files[path]) : new Response("Not Found", { status: 404, statusText: "Not Found" });
   };
   return { fetch: /** @type {any} */ (fetch), asked };
 }
@@ -91,4 +98,86 @@ test("a worker's cloche/wheels for a URL, a name outside the lock or a malformed
   await assert.rejects(wheelsAsked({ imports: "helper" }, { baseURL: BASE, fetch }), /imports must be a list of names/);
   await assert.rejects(wheelsAsked({ requirements: [{ url: "/x.whl", sha256: "0".repeat(64) }] }, { baseURL: BASE, fetch }),
     /requirements must be a list of names/);
+});
+
+// What `cloche serve` offers beyond the dist: Pyodide's packages, and PyPI's when allowed.
+const NUMPY = bytes("wheel numpy");
+const TABLES = bytes("wheel tables");
+const SERVER_LOCK = { pyodide: "314.0.7", pypi: false, packages: {
+  numpy: { name: "numpy", version: "2.4.6", file_name: "numpy-2.4.6-cp314-cp314-pyemscripten_2026_0_wasm32.whl", sha256: sha(NUMPY), depends: ["helper"], imports: ["numpy"], package_type: "package" },
+  scipy: { name: "scipy", version: "1.16", file_name: "scipy-1.16-cp314-cp314-pyemscripten_2026_0_wasm32.whl", sha256: "0".repeat(64), depends: ["libopenblas"], imports: ["scipy"] },
+  libopenblas: { name: "libopenblas", version: "0.3.31", file_name: "libopenblas-0.3.31.zip", sha256: "0".repeat(64), depends: [], package_type: "shared_library" },
+} };
+const TABLES_ENTRY = { name: "tables-lib", version: "3.0", file_name: "tables_lib-3.0-py3-none-any.whl", sha256: sha(TABLES), depends: ["numpy", "tools-a"], imports: ["tables_lib"] };
+/** @param {any} value @param {number} [status] */
+const json = (value, status = 200) => () => new Response(JSON.stringify(value), { status });
+/** @param {string} text @param {number} status */
+const text = (text, status) => () => new Response(text, { status });
+/** `cloche serve`'s routes; `pypi`: whether it allows PyPI, `projects`: its answers by name. */
+function server({ pypi = false, projects = /** @type {Record<string, () => Response>} */ ({}) } = {}) {
+  const refused = text("this server does not install packages from PyPI at run time; its operator can allow it with `cloche serve --allow-pypi`", 403);
+  return site(FILES, {
+    "packages/pyodide-lock.json": json({ ...SERVER_LOCK, pypi }),
+    [`packages/pyodide/${SERVER_LOCK.packages.numpy.file_name}`]: () => new Response(NUMPY),
+    [`packages/pypi/files/${TABLES_ENTRY.file_name}`]: () => new Response(TABLES),
+    ...Object.fromEntries(Object.entries(projects).map(([name, answer]) => [`packages/pypi/${name}.json`, pypi ? answer : refused])),
+  });
+}
+
+test("a package the dist lacks comes from Pyodide's packages through this origin's server", async () => {
+  const { fetch, asked } = server();
+  const wheels = await wheelsFor(["NumPy"], { baseURL: BASE, fetch, have: ["cloche"] });
+  assert.deepEqual(wheels.map((w) => [w.fileName, decode(w.base64)]),
+    [["helper-2.0-py3-none-any.whl", "wheel helper"], [SERVER_LOCK.packages.numpy.file_name, "wheel numpy"]]);
+  assert.ok(asked.includes(`${BASE}packages/pyodide/${SERVER_LOCK.packages.numpy.file_name}`), asked.join());
+  assert.ok(asked.every((url) => url.startsWith(BASE)), "everything comes from the page's origin");
+  // By the module it provides too, and the server's lock is asked once per page.
+  const byImport = await wheelsAsked({ imports: ["numpy"], have: ["cloche", "helper"] }, { baseURL: BASE, fetch });
+  assert.deepEqual(byImport.packages, ["numpy"]);
+  assert.equal(asked.filter((url) => url.endsWith("packages/pyodide-lock.json")).length, 1);
+});
+
+test("with PyPI allowed, a pure wheel comes from PyPI through the server, its dependencies from every source", async () => {
+  const { fetch, asked } = server({ pypi: true, projects: { "tables-lib": json(TABLES_ENTRY) } });
+  const wheels = await wheelsFor(["tables_lib"], { baseURL: BASE, fetch, have: ["cloche"] });
+  assert.deepEqual(wheels.map((w) => w.fileName), ["helper-2.0-py3-none-any.whl", SERVER_LOCK.packages.numpy.file_name,
+    "tools_a-1.0-py3-none-any.whl", "tables_lib-3.0-py3-none-any.whl"]);
+  assert.ok(asked.includes(`${BASE}packages/pypi/tables-lib.json`));
+  assert.ok(asked.includes(`${BASE}packages/pypi/files/tables_lib-3.0-py3-none-any.whl`));
+});
+
+test("a package no source has is refused naming the sources tried and what the operator can do", async () => {
+  const notAllowed = server({ projects: { nope: text("", 404) } });
+  await assert.rejects(wheelsFor(["nope"], { baseURL: BASE, fetch: notAllowed.fetch }), (/** @type {any} */ error) =>
+    error.message === "nope is not in this site's pyodide-lock.json nor in Pyodide 314.0.7's packages, " +
+      "and this server does not fetch from PyPI (`cloche serve --allow-pypi`)");
+  assert.ok(!notAllowed.asked.some((url) => url.includes("/pypi/")), "PyPI is not asked when the server says it does not fetch from it");
+  const allowed = server({ pypi: true, projects: { nope: text("PyPI (https://pypi.org) has no project named nope", 404) } });
+  await assert.rejects(wheelsAsked({ requirements: ["tools-a", "nope"] }, { baseURL: BASE, fetch: allowed.fetch }), (/** @type {any} */ error) =>
+    error.message === "nope is not in this site's pyodide-lock.json nor in Pyodide 314.0.7's packages, " +
+      "nor on PyPI: PyPI (https://pypi.org) has no project named nope");
+  const broken = server({ pypi: true, projects: { down: text("https://pypi.org/pypi/down/json could not be reached (x)", 502) } });
+  await assert.rejects(wheelsFor(["down"], { baseURL: BASE, fetch: broken.fetch }),
+    /down could not be looked up on PyPI: \/app\/packages\/pypi\/down.json answered 502: https:\/\/pypi.org\/pypi\/down\/json could not be reached/);
+  // A static host has no package server: only the dist's own packages install.
+  await assert.rejects(wheelsFor(["numpy"], { baseURL: BASE, fetch: site().fetch }),
+    /numpy is not in this site's pyodide-lock.json: only the dist's own packages install here/);
+});
+
+test("a file the server refuses or that arrives changed is not installed; nor is a shared library", async () => {
+  const bad = site(FILES, {
+    "packages/pyodide-lock.json": json(SERVER_LOCK),
+    [`packages/pyodide/${SERVER_LOCK.packages.numpy.file_name}`]: text(`${SERVER_LOCK.packages.numpy.file_name} from /mirror has sha256 1, but lock says 2: refused`, 502),
+  });
+  await assert.rejects(wheelsFor(["numpy"], { baseURL: BASE, fetch: bad.fetch, have: ["helper"] }), (/** @type {any} */ error) =>
+    error.message === `${SERVER_LOCK.packages.numpy.file_name}: /app/packages/pyodide/${SERVER_LOCK.packages.numpy.file_name} answered 502: ` +
+      `${SERVER_LOCK.packages.numpy.file_name} from /mirror has sha256 1, but lock says 2: refused`);
+  const changed = site(FILES, {
+    "packages/pyodide-lock.json": json(SERVER_LOCK),
+    [`packages/pyodide/${SERVER_LOCK.packages.numpy.file_name}`]: () => new Response(bytes("other")),
+  });
+  await assert.rejects(wheelsFor(["numpy"], { baseURL: BASE, fetch: changed.fetch, have: ["helper"] }),
+    /does not match its sha256 .*: it changed between this server and the page; it was not installed/);
+  await assert.rejects(wheelsFor(["scipy"], { baseURL: BASE, fetch: server().fetch }),
+    /scipy needs libopenblas, which is a shared library \(libopenblas-0.3.31.zip\): run-time installs cannot load those yet/);
 });

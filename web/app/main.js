@@ -25,7 +25,8 @@ const host = new WorkerHost({
     bootTimeoutMs: bootTimeoutMs(),
     onProgress: (worker, progress) => controller?.onBootProgress(worker, progress),
   }),
-  // Packages a worker's code imports or asks micropip for: from this dist's lock, checked.
+  // Packages a worker's code imports or asks micropip for: from this dist's lock, else through the
+  // server's /packages routes (Pyodide's packages, PyPI if allowed); every file checked.
   wheels: (params) => wheelsAsked(params, { baseURL: base }),
 });
 controller = new AppController({
