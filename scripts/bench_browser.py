@@ -9,7 +9,8 @@ module-worker spawner, the real Python worker). Every row is measured in this on
 - the time from a worker being killed (deadline overrun) to the next successful call;
 - python.run as the page runs it (isolateCalls): a call in a session (its own warm worker), a call
   without one when the fresh spare is ready, and such calls back to back (each waits for a fresh
-  interpreter);
+  interpreter); a call whose code imports a package of the dist that its worker did not boot with
+  (installed through the page first);
 - installing and removing packages not loaded at boot, as the runtime panel does;
 - the agent page (fresh browser context): from navigation to every tool listed, and to Python
   ready on the page.
@@ -122,16 +123,18 @@ async ({ sessionCalls, freshCalls }) => {
   const { WorkerHost } = await import("/app/worker-host.js");
   const { moduleWorkerSpawner } = await import("/app/worker-spawn.js");
   const { loadRegistry, pythonWorkerSpecs } = await import("/app/tool-workers.js");
+  const { wheelsAsked } = await import("/app/wheel-source.js");
   const base = new URL("/", location.href);
   const registry = await loadRegistry(new URL("registry.json", base));
   const specs = pythonWorkerSpecs(registry, base, ["cloche-tools-python"]);
   const spec = specs.find((s) => s.isolateCalls);
-  const host = new WorkerHost({ spawn: moduleWorkerSpawner() });
+  const wheels = (params) => wheelsAsked(params, { baseURL: base });
+  const host = new WorkerHost({ spawn: moduleWorkerSpawner(), wheels });
   await host.addWorker(spec);
   const spare = host.workers.get(spec.name);
-  const timed = async (args) => {
+  const timed = async (args, code = "1 + 1") => {
     const t = performance.now();
-    await host.callTool("python.run", { code: "1 + 1", ...args });
+    await host.callTool("python.run", { code, ...args });
     return performance.now() - t;
   };
   const spareReady = async () => {
@@ -149,8 +152,14 @@ async ({ sessionCalls, freshCalls }) => {
   await spareReady();
   const backToBack = [];
   for (let i = 0; i < freshCalls; i++) backToBack.push(await timed({}));
+  // A package of the dist that the worker did not boot with, installed when the code imports it.
+  const importing = [];
+  for (let i = 0; i < freshCalls; i++) {
+    await spareReady();
+    importing.push(await timed({}, "import cloche_tools_date"));
+  }
   await host.close();
-  return { session, ready, backToBack };
+  return { session, ready, backToBack, importing };
 }
 """
 
@@ -345,6 +354,12 @@ def main() -> int:
             f"{back_to_back / in_session:.0f}x",
             "",
             "",
+        ),
+        (
+            "python.run importing a dist package",
+            f"{statistics.median(isolated['importing']):.0f} ms",
+            "",
+            "spare ready; cloche_tools_date fetched, checked, installed",
         ),
         (
             "agent page: navigation to tools listed",
