@@ -9,7 +9,6 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
@@ -17,9 +16,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cloche import __version__
 
+from .allowed_hosts import AllowedHosts, AllowedHostsMiddleware
 from .package_routes import PackageRoutes, PackageSources
 from .page_policy import PagePolicy
-from .relay import OpenAIErrorMiddleware, Relay, RelayConfig
+from .relay import Relay, RelayConfig
 from .static import DistFiles
 from .worker_policy import WorkerPolicyMiddleware, dist_wheels
 
@@ -64,10 +64,12 @@ def create_app(
     relay_config: RelayConfig | None = None,
     page_policy: PagePolicy | None = None,
     package_sources: PackageSources | None = None,
+    allowed_hosts: AllowedHosts | None = None,
 ) -> Starlette:
     """The app; without `relay_config` the relay lists no models and answers chat with 503;
     without `page_policy` the page may connect to its own origin only; without
-    `package_sources` there are no /packages routes (only the dist's own packages install)."""
+    `package_sources` there are no /packages routes (only the dist's own packages install);
+    without `allowed_hosts` it answers requests for localhost and IP addresses only."""
     if not (dist / "index.html").is_file():
         raise FileNotFoundError(f"{dist} holds no built app: run `cloche build` first")
     relay = Relay(relay_config)
@@ -86,30 +88,20 @@ def create_app(
 
     # No compression middleware anywhere: static files are precompressed at build time, and
     # /v1 streams must reach the client chunk by chunk.
-    relay_middleware = [Middleware(OpenAIErrorMiddleware)]
-    if relay.config.cors_origins:
-        relay_middleware.insert(
-            0,
-            Middleware(
-                CORSMiddleware,
-                allow_origins=relay.config.cors_origins,
-                allow_methods=["GET", "POST"],
-                allow_headers=["*"],
-                expose_headers=["Retry-After"],
-            ),
-        )
     # The CSP goes on every response, not only on HTML; worker scripts get a stricter one of their
     # own (worker_policy.py), since a worker's policy comes from its own script's response.
     headers = [*SECURITY_HEADERS, *(page_policy or PagePolicy()).headers()]
     return Starlette(
         routes=[
             Route("/healthz", healthz),
-            Mount("/v1", routes=relay.routes, middleware=relay_middleware),
+            relay.route(),
             *([Mount("/packages", routes=packages.routes)] if packages else []),
             Mount("/", DistFiles(directory=dist, html=True)),
         ],
         middleware=[
             Middleware(SecurityHeadersMiddleware, headers=headers),
+            # Before anything answers: a Host that is not this server's own is DNS rebinding.
+            Middleware(AllowedHostsMiddleware, hosts=allowed_hosts or AllowedHosts()),
             Middleware(WorkerPolicyMiddleware, wheels=dist_wheels(dist)),
         ],
         lifespan=lifespan,

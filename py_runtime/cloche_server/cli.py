@@ -35,6 +35,7 @@ def _build(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from .allowed_hosts import load_allowed_hosts
     from .app import create_app
     from .build import Project, find_project_root
     from .package_routes import open_package_sources
@@ -53,7 +54,8 @@ def _serve(args: argparse.Namespace) -> int:
             allow_pypi=args.allow_pypi,
             pypi_index=args.pypi_index,
         )
-        app = create_app(dist.resolve(), relay_config, page_policy, package_sources)
+        allowed_hosts = load_allowed_hosts(args.config, args.host, args.allowed_host)
+        app = create_app(dist.resolve(), relay_config, page_policy, package_sources, allowed_hosts)
     except (FileNotFoundError, ConfigError, PackageSourceError) as error:
         print(f"cloche serve: {error}", file=sys.stderr)
         return 1
@@ -63,6 +65,7 @@ def _serve(args: argparse.Namespace) -> int:
     print(package_sources.describe(), flush=True)
     if page_policy.connect_origins:
         print(f"The page may also connect to {', '.join(page_policy.connect_origins)}", flush=True)
+    print(allowed_hosts.describe(), flush=True)
     uvicorn.run(
         app,
         host=args.host,
@@ -135,6 +138,14 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the built dist")
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="another host name this server answers to, like app.example.org (repeatable; added "
+        "to [server] allowed_hosts of --config; localhost, IP addresses and --host always are)",
+    )
     serve.add_argument("--dist", type=Path, help="folder to serve (default: dist/ of the checkout)")
     serve.add_argument("--log-level", default="info", help="uvicorn's log level (default info)")
     serve.add_argument(

@@ -104,7 +104,7 @@ def test_dist_serves_the_vendored_browser_libraries_as_they_are_in_node_modules(
 
     from cloche_server.app import create_app
 
-    client = TestClient(create_app(DIST))
+    client = TestClient(create_app(DIST), base_url="http://127.0.0.1:8000")
     node_modules = PROJECT.web / "node_modules"
     for relative, source in [
         ("vendor/preact/preact.mjs", "preact/dist/preact.mjs"),

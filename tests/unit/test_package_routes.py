@@ -60,7 +60,7 @@ def pypi(tmp_path: Path) -> Iterator[FakePyPI]:
 
 def _client(dist: Path, cache: Path, **options: object) -> TestClient:
     sources = open_package_sources(dist, cache=cache, **options)  # type: ignore[arg-type]
-    return TestClient(create_app(dist, package_sources=sources))
+    return TestClient(create_app(dist, package_sources=sources), base_url="http://127.0.0.1:8000")
 
 
 def _closed_port() -> int:

@@ -32,7 +32,9 @@ def test_every_response_carries_the_policy_with_the_configured_origins(dist: Pat
     policy = page_policy(
         {"connect_origins": ["https://api.example.org"]}, ["http://localhost:8080"]
     )
-    with TestClient(create_app(dist, page_policy=policy)) as client:
+    with TestClient(
+        create_app(dist, page_policy=policy), base_url="http://127.0.0.1:8000"
+    ) as client:
         for path in ("/", "/healthz", "/v1/models", "/no-such-file"):
             header = client.get(path).headers["content-security-policy"]
             assert directives(header) == {
@@ -50,14 +52,20 @@ def test_every_response_carries_the_policy_with_the_configured_origins(dist: Pat
 
 
 def test_without_configuration_the_page_connects_to_its_own_origin_only(dist: Path) -> None:
-    header = TestClient(create_app(dist)).get("/").headers["content-security-policy"]
+    header = (
+        TestClient(create_app(dist), base_url="http://127.0.0.1:8000")
+        .get("/")
+        .headers["content-security-policy"]
+    )
     assert directives(header)["connect-src"] == "'self'"
     assert "unsafe-inline" not in header and "'unsafe-eval'" not in header
 
 
 def test_relay_responses_keep_working_under_the_policy(dist: Path) -> None:
     policy = PagePolicy(connect_origins=("https://api.example.org",))
-    with TestClient(create_app(dist, page_policy=policy)) as client:
+    with TestClient(
+        create_app(dist, page_policy=policy), base_url="http://127.0.0.1:8000"
+    ) as client:
         models = client.get("/v1/models")
         assert models.status_code == 200
         assert models.json() == {"object": "list", "data": []}
@@ -138,7 +146,11 @@ def test_serve_sends_the_origins_of_its_config_and_its_flags(
     argv = ["serve", "--dist", str(dist), "--config", str(config)]
     argv += ["--connect-origin", "https://b.example.org", "--connect-origin", "http://localhost:1"]
     assert cli.main(argv) == 0
-    header = TestClient(served[0]).get("/").headers["content-security-policy"]
+    header = (
+        TestClient(served[0], base_url="http://127.0.0.1:8000")
+        .get("/")
+        .headers["content-security-policy"]
+    )
     assert directives(header)["connect-src"] == (
         "'self' https://api.example.org https://b.example.org http://localhost:1"
     )

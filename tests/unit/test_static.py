@@ -35,7 +35,7 @@ def dist(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def client(dist: Path) -> TestClient:
-    return TestClient(create_app(dist))
+    return TestClient(create_app(dist), base_url="http://127.0.0.1:8000")
 
 
 def test_wasm_is_application_wasm_and_mjs_is_javascript(client: TestClient) -> None:

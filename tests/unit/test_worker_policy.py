@@ -50,7 +50,7 @@ def test_worker_scripts_get_the_workers_policy_by_path(dist: Path) -> None:
 def test_a_missing_worker_still_gets_the_workers_policy_and_the_page_keeps_its_own(
     dist: Path,
 ) -> None:
-    with TestClient(create_app(dist)) as client:
+    with TestClient(create_app(dist), base_url="http://127.0.0.1:8000") as client:
         missing = client.get("/workers/nope.js")
         page = client.get("/")
     assert missing.status_code == 404

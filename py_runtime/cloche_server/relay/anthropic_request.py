@@ -48,7 +48,8 @@ def to_anthropic(body: dict[str, Any], model: str, max_tokens: int) -> dict[str,
         if value is not None:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise _invalid(f"{name} must be a number.", name)
-            request[name] = min(float(value), 1.0)  # Anthropic's range is 0..1
+            # Clamped to Anthropic's 0..1 before float(): an integer may be too large for one.
+            request[name] = float(max(0, min(value, 1)))
     stop = body.get("stop")
     if isinstance(stop, str):
         request["stop_sequences"] = [stop]

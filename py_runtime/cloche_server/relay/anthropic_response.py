@@ -1,10 +1,16 @@
-"""Anthropic Messages answers -> OpenAI chat.completion objects and chat.completion.chunk events."""
+"""Anthropic Messages answers -> OpenAI chat.completion objects and chat.completion.chunk events.
+
+Each answer and event is checked for the shape the translation relies on first: a wrong one
+raises MalformedAnswer saying what was wrong, never an error of the translation itself.
+"""
 
 from __future__ import annotations
 
 import json
 import time
 from typing import Any
+
+from .errors import MalformedAnswer
 
 FINISH_REASONS = {
     "end_turn": "stop",
@@ -41,29 +47,25 @@ def usage(reported: object) -> dict[str, int] | None:
 
 
 def to_completion(message: dict[str, Any], alias: str) -> dict[str, Any]:
+    check_message(message)
     texts: list[str] = []
     tool_calls: list[dict[str, Any]] = []
-    for block in message.get("content") or []:
-        if not isinstance(block, dict):
-            continue
-        if block.get("type") == "text" and isinstance(block.get("text"), str):
+    for block in message["content"]:
+        if block["type"] == "text":
             texts.append(block["text"])
-        elif block.get("type") == "tool_use":
+        elif block["type"] == "tool_use":
             tool_calls.append(
                 {
-                    "id": str(block.get("id", "")),
+                    "id": block["id"],
                     "type": "function",
-                    "function": {
-                        "name": str(block.get("name", "")),
-                        "arguments": json.dumps(block.get("input") or {}),
-                    },
+                    "function": {"name": block["name"], "arguments": json.dumps(block["input"])},
                 }
             )
     reply: dict[str, Any] = {"role": "assistant", "content": "".join(texts) or None}
     if tool_calls:
         reply["tool_calls"] = tool_calls
     completion: dict[str, Any] = {
-        "id": f"chatcmpl-{message.get('id', '')}",
+        "id": f"chatcmpl-{message.get('id') or ''}",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": alias,
@@ -96,40 +98,39 @@ class StreamTranslator:
         self.finished = False
 
     def feed(self, event: str, data: dict[str, Any]) -> list[dict[str, Any]]:
-        kind = data.get("type", event)
+        kind = check_event(event, data)
         if kind == "message_start":
-            message = data.get("message") or {}
-            self.id = f"chatcmpl-{message.get('id', 'relay')}"
+            message = data["message"]
+            self.id = f"chatcmpl-{message.get('id') or 'relay'}"
             self._count(message.get("usage"))
             return [self._chunk({"role": "assistant", "content": ""})]
         if kind == "content_block_start":
-            block = data.get("content_block") or {}
-            if block.get("type") != "tool_use":
+            block = data["content_block"]
+            if block["type"] != "tool_use":
                 return []
             position = len(self.tool_index)
-            self.tool_index[_int(data.get("index"))] = position
+            self.tool_index[data["index"]] = position
             call = {
                 "index": position,
-                "id": str(block.get("id", "")),
+                "id": block["id"],
                 "type": "function",
-                "function": {"name": str(block.get("name", "")), "arguments": ""},
+                "function": {"name": block["name"], "arguments": ""},
             }
             return [self._chunk({"tool_calls": [call]})]
         if kind == "content_block_delta":
-            delta = data.get("delta") or {}
-            if delta.get("type") == "text_delta":
-                return [self._chunk({"content": str(delta.get("text", ""))})]
-            if delta.get("type") == "input_json_delta":
-                found = self.tool_index.get(_int(data.get("index")))
+            delta = data["delta"]
+            if delta["type"] == "text_delta":
+                return [self._chunk({"content": delta["text"]})]
+            if delta["type"] == "input_json_delta":
+                found = self.tool_index.get(data["index"])
                 if found is None:
                     return []
-                arguments = str(delta.get("partial_json", ""))
-                call = {"index": found, "function": {"arguments": arguments}}
+                call = {"index": found, "function": {"arguments": delta["partial_json"]}}
                 return [self._chunk({"tool_calls": [call]})]
             return []  # thinking and signature deltas have no OpenAI counterpart
         if kind == "message_delta":
             self._count(data.get("usage"))
-            reason = finish_reason((data.get("delta") or {}).get("stop_reason"))
+            reason = finish_reason(data["delta"].get("stop_reason"))
             if reason is None:
                 return []
             self.finished = True
@@ -174,5 +175,86 @@ class StreamTranslator:
         }
 
 
-def _int(value: object) -> int:
-    return value if isinstance(value, int) else -1
+def check_message(message: dict[str, Any]) -> None:
+    """Raises MalformedAnswer unless `message` has the shape of a Messages API answer."""
+    content = message.get("content")
+    if not isinstance(content, list):
+        raise MalformedAnswer("the message's content is not a list")
+    _optional(message, "id", str, "the message")
+    _optional(message, "stop_reason", str, "the message")
+    _check_usage(message.get("usage"), "the message")
+    for index, block in enumerate(content):
+        _check_block(block, f"content[{index}]")
+        if block["type"] == "tool_use" and not isinstance(block.get("input"), dict):
+            raise MalformedAnswer(f"content[{index}] (tool_use) has no input object")
+
+
+def check_event(event: str, data: dict[str, Any]) -> str:
+    """The event's type, once its fields the translation reads have the right shape."""
+    kind = data.get("type", event)
+    if not isinstance(kind, str):
+        raise MalformedAnswer(f"a stream event's type is {_kind(kind)}, not a string")
+    where = f"a {kind} event"
+    if kind == "message_start":
+        message = _field(data, "message", dict, where)
+        _optional(message, "id", str, f"{where}'s message")
+        _check_usage(message.get("usage"), f"{where}'s message")
+    elif kind in ("content_block_start", "content_block_delta", "content_block_stop"):
+        _field(data, "index", int, where)
+    if kind == "content_block_start":
+        block = _field(data, "content_block", dict, where)
+        _check_block(block, f"{where}'s content_block", whole=False)
+    elif kind == "content_block_delta":
+        delta = _field(data, "delta", dict, where)
+        delta_kind = _field(delta, "type", str, f"{where}'s delta")
+        needs = {"text_delta": "text", "input_json_delta": "partial_json"}.get(delta_kind)
+        if needs:
+            _field(delta, needs, str, f"{where}'s {delta_kind}")
+    elif kind == "message_delta":
+        delta = _field(data, "delta", dict, where)
+        _optional(delta, "stop_reason", str, f"{where}'s delta")
+        _check_usage(data.get("usage"), where)
+    return kind
+
+
+def _check_block(block: object, where: str, whole: bool = True) -> None:
+    if not isinstance(block, dict):
+        raise MalformedAnswer(f"{where} is {_kind(block)}, not an object")
+    kind = _field(block, "type", str, where)
+    if kind == "text" and whole:  # a streamed block's text comes in its deltas
+        _field(block, "text", str, f"{where} (text)")
+    elif kind == "tool_use":
+        _field(block, "id", str, f"{where} (tool_use)")
+        _field(block, "name", str, f"{where} (tool_use)")
+
+
+def _check_usage(usage: object, where: str) -> None:
+    if usage is None:
+        return
+    if not isinstance(usage, dict):
+        raise MalformedAnswer(f"{where}'s usage is {_kind(usage)}, not an object")
+    for key in ("input_tokens", "output_tokens"):
+        _optional(usage, key, int, f"{where}'s usage")
+
+
+def _field(data: dict[str, Any], key: str, kind: type, where: str) -> Any:
+    value = data.get(key)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        wanted = {dict: "an object", str: "a string", int: "an integer"}[kind]
+        got = "missing" if key not in data else _kind(value)
+        raise MalformedAnswer(f"{where}'s {key} is {got}, not {wanted}")
+    return value
+
+
+def _optional(data: dict[str, Any], key: str, kind: type, where: str) -> None:
+    if data.get(key) is not None:
+        _field(data, key, kind, where)
+
+
+def _kind(value: object) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return "a number"
+    return names.get(type(value), type(value).__name__)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
@@ -10,6 +11,13 @@ from typing import Any, Protocol
 import httpx
 
 from .config import ModelRoute
+from .errors import RelayError
+from .scrub import Scrubber
+
+# Every boolean the relay reads or forwards; `1` or "true" is refused, not passed on, since an
+# upstream may read it as true where the relay read it as false (a stream answering a plain call).
+FLAGS = ("stream", "logprobs", "parallel_tool_calls", "store")
+STREAM_OPTION_FLAGS = ("include_usage", "include_obfuscation")
 
 
 @dataclass
@@ -29,6 +37,18 @@ class ChatCall:
     stream: bool
     scrub: Callable[[str], str]  # removes the server's secrets from text that came from upstream
     usage: Usage = field(default_factory=Usage)
+
+    def __post_init__(self) -> None:
+        check_flags(self.body)
+
+    @functools.cached_property
+    def scrubber(self) -> Scrubber:
+        """Scrubs whole texts, JSON and streams; `scrub` itself when it is a Scrubber."""
+        if isinstance(self.scrub, Scrubber):
+            return self.scrub
+        # The secrets this route's upstream is sent, held back in streams; then `scrub` for all.
+        provider = self.route.provider
+        return Scrubber([provider.api_key or "", *provider.headers.values()], then=self.scrub)
 
     @property
     def alias(self) -> str:
@@ -56,6 +76,30 @@ class Upstream(Protocol):
         raised mid-iteration and told to the client as an error event.
         """
         ...
+
+
+def check_flags(body: dict[str, Any]) -> None:
+    """Refuses (400) a boolean field of the request that is neither true, false nor null."""
+    for name in FLAGS:
+        _flag(body.get(name), name)
+    options = body.get("stream_options")
+    if options is not None and not isinstance(options, dict):
+        raise RelayError(400, "stream_options must be an object.", param="stream_options")
+    for name in STREAM_OPTION_FLAGS:
+        _flag((options or {}).get(name), f"stream_options.{name}")
+    tools = body.get("tools")
+    for index, tool in enumerate(tools if isinstance(tools, list) else []):
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if isinstance(function, dict):
+            _flag(function.get("strict"), f"tools[{index}].function.strict")
+    response_format = body.get("response_format")
+    if isinstance(response_format, dict) and isinstance(response_format.get("json_schema"), dict):
+        _flag(response_format["json_schema"].get("strict"), "response_format.json_schema.strict")
+
+
+def _flag(value: object, name: str) -> None:
+    if value is not None and not isinstance(value, bool):
+        raise RelayError(400, f"{name} must be true or false.", param=name, code="invalid_type")
 
 
 def sse(data: dict[str, Any] | str) -> bytes:

@@ -72,6 +72,19 @@ class RelayError(Exception):
         return b"data: " + json.dumps(self.body()).encode() + b"\n\n"
 
 
+class MalformedAnswer(ValueError):
+    """An upstream answer or stream event whose shape the relay cannot use; says what is wrong."""
+
+
+def bad_response(provider: str, what: str) -> RelayError:
+    return RelayError(
+        502,
+        f"The upstream provider {provider!r} sent an answer the relay cannot use: {what}.",
+        type=UPSTREAM,
+        code="upstream_bad_response",
+    )
+
+
 def from_http_exception(error: HTTPException) -> RelayError:
     messages = {404: "No such endpoint on this relay.", 405: "Method not allowed here."}
     message = messages.get(error.status_code, str(error.detail))

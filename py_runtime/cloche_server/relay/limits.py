@@ -98,24 +98,28 @@ class RateLimiter:
         self._last_sweep = clock()
 
     def admit(self, client: str, prompt_tokens: int) -> None:
-        """Count one request and its prompt against `client`, or raise a 429 saying which limit."""
+        """Count one request and its prompt against `client`, or raise a 429 saying which limit
+        (a 400 for a request larger than the whole token budget, which no wait can admit)."""
         now = self.clock()
         self._sweep(now)
         window = self._clients.setdefault(client, _ClientWindow())
         window.expire(now)
+        # Before the rates: a 429 would tell the client to wait, and waiting cannot help this one.
+        if prompt_tokens > self.tokens_per_minute:
+            raise RelayError(
+                400,
+                f"This request (about {prompt_tokens} tokens, estimated from its size) is larger "
+                f"than the whole {self.tokens_per_minute} tokens per minute a client may use, so "
+                "it can never be admitted: waiting will not help. Send a shorter conversation, "
+                "or ask the operator to raise limits.tokens_per_minute.",
+                code="request_exceeds_tokens_per_minute",
+            )
         if len(window.requests) >= self.requests_per_minute:
             wait = window.requests[0] + WINDOW - now
             raise _too_many(
                 f"Rate limit reached: {self.requests_per_minute} requests per minute per client.",
                 "requests_per_minute_exceeded",
                 wait,
-            )
-        if prompt_tokens > self.tokens_per_minute:
-            raise RelayError(
-                400,
-                f"This request (about {prompt_tokens} tokens) exceeds the whole "
-                f"{self.tokens_per_minute} tokens per minute a client may use.",
-                code="tokens_per_minute_exceeded",
             )
         if window.token_total + prompt_tokens > self.tokens_per_minute:
             raise _too_many(

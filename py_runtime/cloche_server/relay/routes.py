@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import logging
 import math
 import time
 from collections.abc import AsyncIterator, Callable
@@ -18,19 +17,24 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 from urllib.parse import urlsplit
 
+import anyio
 import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._log import logger
+from ._log import ChatLog, logger, outcome_of
 from .anthropic_upstream import AnthropicUpstream
-from .call import ChatCall, Upstream
+from .call import ChatCall, Upstream, check_flags
 from .config import HOW_TO_CONFIGURE, RelayConfig
-from .errors import AUTHENTICATION, PERMISSION, UNAVAILABLE, RelayError
+from .errors import AUTHENTICATION, UNAVAILABLE, RelayError
 from .limits import check_token_caps, estimate_tokens, limiter_for, read_body
+from .mount import RelayRoute, origin_not_allowed
 from .openai_upstream import OpenAIUpstream
 from .relayed_call import RelayedCall
+from .scrub import Scrubber
+from .upstream_http import pool_limits
 
 UPSTREAMS: dict[str, Upstream] = {"openai": OpenAIUpstream(), "anthropic": AnthropicUpstream()}
 
@@ -42,7 +46,9 @@ class Relay:
         self.config = config or RelayConfig()
         self.rate, self.gate = limiter_for(self.config.limits)
         self.client: httpx.AsyncClient | None = None
-        self._secrets = self.config.secrets()
+        # Every configured secret, replaced in all the relay passes on (and held back in
+        # streams where one may be cut across chunks): scrub.py.
+        self.scrub = Scrubber(self.config.secrets())
         self._created = int(time.time())
 
     @property
@@ -53,15 +59,16 @@ class Relay:
             Route("/models/{model:path}", self.get_model, methods=["GET"]),
         ]
 
+    def route(self) -> BaseRoute:
+        """The app's route for everything under /v1: these endpoints behind the relay's CORS
+        rules, every refusal an OpenAI-format error."""
+        return RelayRoute(self.routes, self.config.cors_origins)
+
     @asynccontextmanager
     async def running(self) -> AsyncIterator[httpx.AsyncClient]:
         """The one upstream client, sized so the concurrency cap never waits on its pool."""
         limits = self.config.limits
-        pool = httpx.Limits(
-            max_connections=limits.max_concurrent,
-            max_keepalive_connections=limits.max_concurrent,
-            keepalive_expiry=30.0,
-        )
+        pool = pool_limits(limits.max_concurrent)
         timeout = httpx.Timeout(
             connect=limits.connect_timeout,
             read=limits.read_timeout,
@@ -77,11 +84,6 @@ class Relay:
             finally:
                 self.client = None
 
-    def scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "[redacted]")
-        return text
-
     async def list_models(self, request: Request) -> Response:
         self._check_access(request)
         data = [self._model(alias) for alias in sorted(self.config.models)]
@@ -94,17 +96,27 @@ class Relay:
             raise self._unknown_model(alias)
         return JSONResponse(self._model(alias))
 
-    async def chat_completions(self, request: Request) -> Response | RelayedCall:
-        started = time.perf_counter()
+    async def chat_completions(self, request: Request) -> ASGIApp:
+        line = ChatLog(client=_address(request))
+        try:
+            return await self._admit(request, line)
+        except RelayError as error:
+            line.write(error.status_code, outcome_of(error.status_code))
+            raise
+
+    async def _admit(self, request: Request, line: ChatLog) -> ASGIApp:
+        """The call, once every check passed; the line names what the checks learnt."""
         self._check_origin(request)
         if not self.config.configured:
             raise RelayError(503, HOW_TO_CONFIGURE, type=UNAVAILABLE, code="no_provider_configured")
-        client_key = self._check_token(request)
+        line.client = client_key = self._check_token(request)
         raw = await read_body(request, self.config.limits.max_body_bytes)
         body = parse_chat_request(raw)
         route = self.config.models.get(body["model"])
         if route is None:
             raise self._unknown_model(body["model"])
+        line.model, line.provider = route.alias, route.provider.name
+        line.stream = body.get("stream") is True
         max_tokens = check_token_caps(body, route.max_tokens, route.alias)
         if self.client is None:
             raise RelayError(
@@ -120,12 +132,13 @@ class Relay:
                 client_key,
                 self.scrub(raw.decode("utf-8", "replace")),
             )
-        call = ChatCall(route, body, max_tokens, body.get("stream") is True, self.scrub)
-        done = self._on_done(request, client_key, prompt_estimate, started)
-        return RelayedCall(call, UPSTREAMS[route.provider.kind], self.client, self.gate, done)
+        call = ChatCall(route, body, max_tokens, line.stream, self.scrub)
+        done = self._on_done(line, prompt_estimate)
+        upstream = UPSTREAMS[route.provider.kind]
+        return _UntilResponseSent(RelayedCall(call, upstream, self.client, self.gate, done))
 
     def _on_done(
-        self, request: Request, client_key: str, prompt_estimate: int, started: float
+        self, line: ChatLog, prompt_estimate: int
     ) -> Callable[[ChatCall, int, bool], None]:
         def done(call: ChatCall, status: int, disconnected: bool) -> None:
             usage = call.usage
@@ -134,20 +147,8 @@ class Relay:
             if completion is None:
                 completion = estimate_tokens(usage.output_bytes) if usage.output_bytes else 0
             # The prompt estimate was counted on admission; count what was learnt since.
-            self.rate.charge(client_key, prompt - prompt_estimate + completion)
-            logger.log(
-                logging.INFO if status < 500 else logging.WARNING,
-                "relay %s model=%s provider=%s stream=%s status=%s tokens=%s+%s ms=%.1f%s",
-                client_key,
-                call.alias,
-                call.route.provider.name,
-                call.stream,
-                status,
-                prompt,
-                completion,
-                (time.perf_counter() - started) * 1000,
-                " client-disconnected" if disconnected else "",
-            )
+            self.rate.charge(line.client, prompt - prompt_estimate + completion)
+            line.write(status, outcome_of(status, disconnected), prompt, completion)
 
         return done
 
@@ -157,7 +158,8 @@ class Relay:
 
     def _check_origin(self, request: Request) -> None:
         # CORS only hides answers from other sites; it does not stop their pages from sending
-        # requests that spend this server's budget. So refuse foreign origins outright.
+        # requests that spend this server's budget. So refuse foreign origins outright. (The Host
+        # compared here was checked against the server's own names: allowed_hosts.py.)
         origin = request.headers.get("origin")
         if origin is None:
             return
@@ -166,19 +168,12 @@ class Relay:
             return
         if urlsplit(origin).netloc == request.headers.get("host"):
             return
-        raise RelayError(
-            403,
-            f"Requests from the origin {origin} are not allowed by this relay; its operator can "
-            "add it to security.cors_origins.",
-            type=PERMISSION,
-            code="origin_not_allowed",
-        )
+        raise origin_not_allowed(origin)
 
     def _check_token(self, request: Request) -> str:
         tokens = self.config.bearer_tokens
         if not tokens:
-            host = request.client.host if request.client else "unknown"
-            return f"addr:{host}"
+            return _address(request)
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
         given = given.strip()
         if scheme.lower() == "bearer" and given:
@@ -213,6 +208,39 @@ class Relay:
         )
 
 
+def _address(request: Request) -> str:
+    return f"addr:{request.client.host if request.client else 'unknown'}"
+
+
+class _UntilResponseSent:
+    """Runs a relayed call, telling it of a disconnect only while its answer is being sent.
+
+    uvicorn reports `http.disconnect` to a waiting `receive()` also once the response is complete
+    (a keep-alive connection that stays open included); that is no client going away, and must
+    neither be logged as one nor cut anything short.
+    """
+
+    def __init__(self, call: RelayedCall) -> None:
+        self.call = call
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        sent = False
+
+        async def send_tracking_the_end(message: Message) -> None:
+            nonlocal sent
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                sent = True  # before sending: uvicorn wakes `receive()` as it sends the end
+            await send(message)
+
+        async def receive_until_sent() -> Message:
+            message = await receive()
+            if message["type"] == "http.disconnect" and sent:
+                await anyio.sleep_forever()  # the call cancels its listener once it is done
+            return message
+
+        await self.call(scope, receive_until_sent, send_tracking_the_end)
+
+
 def parse_chat_request(raw: bytes) -> dict[str, Any]:
     """The request as a dict, with the fields the relay relies on checked."""
     try:
@@ -231,8 +259,7 @@ def parse_chat_request(raw: bytes) -> dict[str, Any]:
             raise RelayError(
                 400, f"messages[{index}] must be an object with a role.", param="messages"
             )
-    if body.get("stream") not in (None, True, False):
-        raise RelayError(400, "stream must be true or false.", param="stream")
+    check_flags(body)
     return body
 
 

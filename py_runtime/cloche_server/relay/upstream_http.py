@@ -12,6 +12,23 @@ import httpx
 from .config import Provider
 from .errors import UPSTREAM, RelayError
 
+# httpcore 1.0's pool walks its connections twice per request and, for each idle one, counts all
+# of them again: N idle connections cost every request ~N² checks (300 left idle by a burst: ~10 ms
+# of CPU per request until they expire). So the pool keeps only a few idle connections for reuse.
+# That count includes busy connections too: while more than IDLE_CONNECTIONS_KEPT calls run, a
+# connection whose call ends is closed, not kept (a new connection per call under such load).
+IDLE_CONNECTIONS_KEPT = 16
+KEEPALIVE_EXPIRY = 30.0  # seconds an idle upstream connection is kept
+
+
+def pool_limits(max_concurrent: int) -> httpx.Limits:
+    """Room for `max_concurrent` connections at once, and at most IDLE_CONNECTIONS_KEPT idle."""
+    return httpx.Limits(
+        max_connections=max_concurrent,
+        max_keepalive_connections=min(max_concurrent, IDLE_CONNECTIONS_KEPT),
+        keepalive_expiry=KEEPALIVE_EXPIRY,
+    )
+
 
 async def send(
     client: httpx.AsyncClient,
@@ -66,7 +83,7 @@ def status_error(
     scrub: Callable[[str], str],
 ) -> RelayError:
     name = provider.name
-    detail = scrub(upstream_message(content))
+    detail = upstream_message(content, scrub)
     if status in (401, 403):
         # Never echo the upstream's text here: some providers quote part of the rejected key.
         return RelayError(
@@ -133,8 +150,9 @@ def transport_error(provider: Provider, error: httpx.HTTPError) -> RelayError:
     )
 
 
-def upstream_message(content: bytes) -> str:
-    """The human part of an upstream error body, in OpenAI's or Anthropic's shape, or its text."""
+def upstream_message(content: bytes, scrub: Callable[[str], str] = lambda text: text) -> str:
+    """The human part of an upstream error body, in OpenAI's or Anthropic's shape, or its text;
+    scrubbed before it is shortened, so that no key cut in two at the end gets through."""
     try:
         data = json.loads(content)
     except ValueError:
@@ -142,10 +160,10 @@ def upstream_message(content: bytes) -> str:
     if isinstance(data, dict):
         error = data.get("error")
         if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return str(error["message"])[:2000]
+            return scrub(str(error["message"]))[:2000]
         if isinstance(error, str):
-            return error[:2000]
-    text = content.decode("utf-8", "replace").strip()
+            return scrub(error)[:2000]
+    text = scrub(content.decode("utf-8", "replace")).strip()
     return text[:500] or "no detail given"
 
 

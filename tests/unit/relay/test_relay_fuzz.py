@@ -1,6 +1,9 @@
-"""Property-based fuzz of /v1: whatever a client sends, no 5xx comes from the relay itself.
+"""Property-based fuzz of /v1: whatever a client sends, the relay answers exactly as it should.
 
-The fake upstreams answer every request well, so any 5xx here would be the relay's own fault.
+The fake upstreams answer every request well. relay_expectations.expected_refusals says, from the
+body alone, which refusals a request deserves (none: it must be relayed, 200, and what reached the
+upstream must be a faithful translation; some: a 400 or 404 naming one of the fields at fault, and
+no upstream call).
 """
 
 from __future__ import annotations
@@ -13,17 +16,16 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from relay_fakes import (
-    WAIT,
-    FakeUpstream,
-    Reply,
-    StartRelay,
-    Stream,
-    anthropic_events,
-    anthropic_message,
-    openai_completion,
-    openai_events,
+from relay_expectations import (
+    MAX_BODY,
+    answer_anthropic,
+    answer_openai,
+    check,
+    exchange,
+    expected_refusals,
+    openai_error,
 )
+from relay_fakes import WAIT, FakeUpstream, StartRelay
 
 from cloche_server.relay.config import Limits
 
@@ -33,14 +35,6 @@ FUZZ = settings(
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-CHUNK = {"choices": [{"index": 0, "delta": {"content": "ok"}, "finish_reason": "stop"}]}
-ANTHROPIC_STREAM = [
-    {"type": "message_start", "message": {"id": "m", "usage": {"input_tokens": 2}}},
-    {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "ok"}},
-    {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 1}},
-    {"type": "message_stop"},
-]
-
 text = st.text(st.characters(codec="utf-8"), max_size=20)
 json_values = st.recursive(
     st.none()
@@ -91,7 +85,7 @@ tool = st.fixed_dictionaries(
         | anything
     },
 )
-chat_body = st.fixed_dictionaries(
+wild_chat_body = st.fixed_dictionaries(
     {
         # Mostly well-formed at the top, so most examples reach the translation and upstreams.
         "model": st.one_of(*[st.sampled_from(["gpt", "claude", "missing"])] * 4, anything),
@@ -182,7 +176,9 @@ good_chat_body = st.fixed_dictionaries(
     optional={
         "stream": st.booleans(),
         "stream_options": st.fixed_dictionaries({"include_usage": st.booleans()}),
-        "max_tokens": st.integers(1, 4096),
+        "max_tokens": st.integers(1, 4096) | st.none(),
+        "max_completion_tokens": st.integers(1, 4096) | st.none(),
+        "top_p": st.floats(0, 1),
         "temperature": st.floats(0, 2),
         "stop": good_text | st.lists(good_text, max_size=3),
         "tools": st.lists(good_tool, min_size=1, max_size=2),
@@ -193,16 +189,19 @@ good_chat_body = st.fixed_dictionaries(
 )
 
 
-def answer_openai(body: Any) -> Reply | Stream:
-    if isinstance(body, dict) and body.get("stream") is True:
-        return Stream(openai_events(CHUNK))
-    return Reply(openai_completion())
-
-
-def answer_anthropic(body: Any) -> Reply | Stream:
-    if isinstance(body, dict) and body.get("stream") is True:
-        return Stream(anthropic_events(*ANTHROPIC_STREAM))
-    return Reply(anthropic_message())
+# A well-formed request with one thing wrong, or a whole request of odd values.
+FIELDS = [
+    "model", "messages", "stream", "stream_options", "max_tokens", "max_completion_tokens",
+    "temperature", "top_p", "stop", "n", "tools", "tool_choice", "parallel_tool_calls", "user",
+]  # fmt: skip
+odd_value = anything | st.floats(-3, 3) | st.integers(-3, 5)
+one_bad_field = st.tuples(good_chat_body, st.sampled_from(FIELDS), odd_value).map(
+    lambda example: {**example[0], example[1]: example[2]}
+)
+one_bad_message = st.tuples(good_chat_body, message).map(
+    lambda example: {**example[0], "messages": [example[1], *example[0]["messages"]]}
+)
+chat_body = st.one_of(wild_chat_body, one_bad_field, one_bad_message)
 
 
 @pytest.fixture
@@ -211,54 +210,82 @@ def client(
 ) -> Iterator[httpx.Client]:
     upstreams[0].fallback = answer_openai
     upstreams[1].fallback = answer_anthropic
-    limits = Limits(requests_per_minute=100_000, tokens_per_minute=10**9, max_body_bytes=20_000)
+    limits = Limits(requests_per_minute=100_000, tokens_per_minute=10**9, max_body_bytes=MAX_BODY)
     url = start_relay(limits=limits)
     with httpx.Client(base_url=url, timeout=WAIT) as client:
         yield client
 
 
-def check(response: httpx.Response) -> None:
-    assert response.status_code < 500, response.text
-    if response.status_code >= 400:
-        error = response.json()["error"]
-        assert set(error) == {"message", "type", "param", "code"}
-        assert error["message"]
-    elif response.headers["content-type"].startswith("text/event-stream"):
-        assert "data: [DONE]" in response.text, response.text
-        assert '"error"' not in response.text, response.text
-
-
 @FUZZ
 @given(body=good_chat_body)
-def test_well_formed_requests_are_relayed(client: httpx.Client, body: Any) -> None:
-    response = client.post("/v1/chat/completions", json=body)
-    check(response)
-    # The only refusals left are what Anthropic cannot express (an empty text, say).
-    assert response.status_code == 200 or body["model"] == "claude", response.text
+def test_well_formed_requests_are_relayed_and_translated(
+    client: httpx.Client, upstreams: tuple[FakeUpstream, FakeUpstream], body: Any
+) -> None:
+    response = exchange(client, upstreams, json=body)
+    # Only what Anthropic cannot take (no non-empty message at all) may be refused here.
+    assert expected_refusals(body) <= {(400, "messages")}
+    check(body, response, upstreams)
 
 
 @FUZZ
 @given(body=chat_body)
-def test_malformed_requests_never_make_the_relay_fail(client: httpx.Client, body: Any) -> None:
-    check(client.post("/v1/chat/completions", json=body))
+def test_malformed_requests_are_refused_naming_the_field(
+    client: httpx.Client, upstreams: tuple[FakeUpstream, FakeUpstream], body: Any
+) -> None:
+    check(body, exchange(client, upstreams, json=body), upstreams)
 
 
 @FUZZ
 @given(body=json_values)
-def test_any_json_body_is_answered_without_a_5xx(client: httpx.Client, body: Any) -> None:
-    check(client.post("/v1/chat/completions", json=body))
+def test_any_json_body_gets_the_answer_it_deserves(
+    client: httpx.Client, upstreams: tuple[FakeUpstream, FakeUpstream], body: Any
+) -> None:
+    response = exchange(client, upstreams, json=body)
+    check(body, response, upstreams)
+    if not isinstance(body, dict):
+        assert openai_error(response)["code"] == "invalid_json"
 
 
 @settings(FUZZ, max_examples=100)
 @given(raw=st.binary(max_size=300) | st.sampled_from([b"[" * 5000, b"{" * 20_001]))
-def test_any_bytes_are_answered_without_a_5xx(client: httpx.Client, raw: bytes) -> None:
-    check(client.post("/v1/chat/completions", content=raw))
+def test_any_bytes_get_the_answer_they_deserve(
+    client: httpx.Client, upstreams: tuple[FakeUpstream, FakeUpstream], raw: bytes
+) -> None:
+    response = exchange(client, upstreams, content=raw)
+    if len(raw) > MAX_BODY:
+        assert (response.status_code, openai_error(response)["code"]) == (413, "request_too_large")
+        return
+    try:
+        body = json.loads(raw, parse_constant=_refuse, parse_float=_finite)
+    except (ValueError, RecursionError):
+        assert (response.status_code, openai_error(response)["code"]) == (400, "invalid_json")
+        return
+    check(body, response, upstreams)
+
+
+def _refuse(name: str) -> None:
+    raise ValueError(name)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(text)
+    return value
+
+
+ROUTES = {
+    "chat/completions": ("POST", 200),
+    "models": ("GET", 200),
+    "models/gpt": ("GET", 200),
+    "models/nope": ("GET", 404),
+}
 
 
 @settings(FUZZ, max_examples=100)
 @given(
     method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH"]),
-    path=st.sampled_from(["models", "models/gpt", "models/nope", "chat/completions", "chat"])
+    path=st.sampled_from([*ROUTES, "chat"])
     | st.text(st.characters(codec="ascii", categories=["L", "N"]), max_size=12),
     headers=st.dictionaries(
         st.sampled_from(["authorization", "origin", "content-type", "accept", "x-api-key"]),
@@ -268,11 +295,18 @@ def test_any_bytes_are_answered_without_a_5xx(client: httpx.Client, raw: bytes) 
         max_size=3,
     ),
 )
-def test_any_path_method_and_headers_are_answered_without_a_5xx(
+def test_any_path_method_and_headers_get_the_answer_they_deserve(
     client: httpx.Client, method: str, path: str, headers: dict[str, str]
 ) -> None:
     body = json.dumps({"model": "gpt", "messages": [{"role": "user", "content": "hi"}]})
-    check(client.request(method, f"/v1/{path}", content=body, headers=headers))
+    response = client.request(method, f"/v1/{path}", content=body, headers=headers)
+    allowed, status = ROUTES.get(path, (None, 404))
+    expected = {status if method == allowed else 405 if allowed else 404}
+    if "origin" in headers:  # never this server's own origin: refused, if not refused already
+        expected.add(403)
+    assert response.status_code in expected, (response.status_code, response.text)
+    if response.status_code != 200:
+        openai_error(response)
 
 
 def test_json_the_upstream_cannot_take_is_refused_or_escaped(client: httpx.Client) -> None:
@@ -282,3 +316,16 @@ def test_json_the_upstream_cannot_take_is_refused_or_escaped(client: httpx.Clien
     assert client.post("/v1/chat/completions", content=huge).status_code == 400
     surrogate = b'{"model": "claude", "messages": [{"role": "user", "content": "\\ud800"}]}'
     assert client.post("/v1/chat/completions", content=surrogate).status_code == 200
+
+
+def test_an_integer_too_large_for_a_float_is_clamped_for_anthropic(
+    client: httpx.Client, upstreams: tuple[FakeUpstream, FakeUpstream]
+) -> None:
+    for name, digits, clamped in (
+        ("temperature", "1" + "0" * 400, 1.0),
+        ("top_p", "-" + "9" * 400, 0.0),
+    ):
+        raw = '{"model": "claude", "messages": [{"role": "user", "content": "x"}], "%s": %s}'
+        response = exchange(client, upstreams, content=(raw % (name, digits)).encode())
+        assert response.status_code == 200, response.text
+        assert upstreams[1].seen[-1].body[name] == clamped

@@ -116,6 +116,25 @@ def test_tokens_per_minute_per_client(
     assert "1000 tokens per minute" in error_of(refused)["message"]
 
 
+def test_a_prompt_larger_than_the_whole_token_budget_is_a_400_not_a_wait(
+    start_relay: StartRelay, upstreams: tuple[FakeUpstream, FakeUpstream]
+) -> None:
+    url = start_relay(limits=Limits(tokens_per_minute=100, requests_per_minute=1))
+    big = {"model": "gpt", "messages": [{"role": "user", "content": "x" * 1000}]}
+    refused = post(url, big)
+    assert refused.status_code == 400
+    assert "retry-after" not in refused.headers  # no wait can admit it
+    error = error_of(refused)
+    assert error["code"] == "request_exceeds_tokens_per_minute"
+    assert "100 tokens per minute" in error["message"]
+    assert "waiting will not help" in error["message"]
+    assert upstreams[0].seen == []
+    upstreams[0].then(Reply(openai_completion()))
+    assert post(url).status_code == 200  # the refused request used none of the client's budget
+    # With the client's requests spent, a 429 would say "wait": it is still the 400.
+    assert post(url, big).status_code == 400
+
+
 def test_the_concurrency_cap_refuses_rather_than_queues(
     start_relay: StartRelay, upstreams: tuple[FakeUpstream, FakeUpstream]
 ) -> None:

@@ -6,11 +6,13 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import openai
 import pytest
 from relay_fakes import (
     ANTHROPIC_KEY,
     OPENAI_KEY,
+    WAIT,
     FakeUpstream,
     Reply,
     Stream,
@@ -341,3 +343,105 @@ def test_relay_errors_reach_the_client_as_openai_errors(client: openai.OpenAI) -
     assert caught.value.code == "model_not_found"
     assert "gpt-9" in caught.value.message
     assert "claude, gpt" in caught.value.message
+
+
+def test_a_truncated_openai_compatible_stream_raises_in_the_client(
+    client: openai.OpenAI, upstreams: tuple[FakeUpstream, FakeUpstream]
+) -> None:
+    fake, _ = upstreams
+    # The upstream ends cleanly after two chunks: no finish_reason, no [DONE].
+    first, second = (
+        {"id": "c", "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}
+        for text in ("Hel", "lo")
+    )
+    fake.then(Stream(openai_events(first, second, done=False)))
+
+    stream = client.chat.completions.create(
+        model="gpt", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    received: list[str] = []
+    with pytest.raises(openai.APIError) as caught:
+        for chunk in stream:
+            received.append(chunk.choices[0].delta.content or "")
+
+    assert received == ["Hel", "lo"]  # what came is passed on, then the stream fails
+    assert "'fake-openai' ended the stream before its end" in caught.value.message
+    assert caught.value.body == {
+        "message": caught.value.message,
+        "type": "upstream_error",
+        "param": None,
+        "code": "upstream_stream_truncated",
+    }
+
+
+def test_an_openai_compatible_stream_that_finishes_without_done_is_complete(
+    client: openai.OpenAI, upstreams: tuple[FakeUpstream, FakeUpstream], relay_url: str
+) -> None:
+    fake, _ = upstreams
+    last = {
+        "id": "c",
+        "choices": [{"index": 0, "delta": {"content": "ok"}, "finish_reason": "stop"}],
+    }
+    fake.then(Stream(openai_events(last, done=False)), Stream(openai_events(last, done=False)))
+
+    stream = client.chat.completions.create(
+        model="gpt", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    assert [c.choices[0].finish_reason for c in stream] == ["stop"]
+    raw = httpx.post(
+        f"{relay_url}/v1/chat/completions",
+        json={"model": "gpt", "messages": [{"role": "user", "content": "hi"}], "stream": True},
+        timeout=WAIT,
+    )
+    assert raw.text.endswith("data: [DONE]\n\n")  # the relay ends it as its docs promise
+
+
+@pytest.mark.parametrize(
+    ("extra", "param"),
+    [
+        ({"stream": 1}, "stream"),
+        ({"stream": 0}, "stream"),
+        ({"stream": "true"}, "stream"),
+        ({"stream_options": {"include_usage": 1}}, "stream_options.include_usage"),
+        ({"stream_options": True}, "stream_options"),
+        ({"logprobs": 1}, "logprobs"),
+        ({"parallel_tool_calls": "false"}, "parallel_tool_calls"),
+        ({"store": 0}, "store"),
+        (
+            {"tools": [{**WEATHER_TOOL, "function": {"name": "f", "strict": 1}}]},
+            "tools[0].function.strict",
+        ),
+        (
+            {"response_format": {"type": "json_schema", "json_schema": {"name": "x", "strict": 1}}},
+            "response_format.json_schema.strict",
+        ),
+    ],
+)
+@pytest.mark.parametrize("model", ["gpt", "claude"])
+def test_boolean_fields_must_be_true_or_false(
+    client: openai.OpenAI,
+    upstreams: tuple[FakeUpstream, FakeUpstream],
+    model: str,
+    extra: dict[str, Any],
+    param: str,
+) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(
+            model=model, messages=[{"role": "user", "content": "hi"}], extra_body=extra
+        )
+    assert caught.value.param == param
+    assert caught.value.body["type"] == "invalid_request_error"  # type: ignore[index]
+    assert "must be" in caught.value.message
+    assert not upstreams[0].seen and not upstreams[1].seen  # nothing was sent upstream
+
+
+def test_boolean_fields_that_are_booleans_or_null_pass(
+    client: openai.OpenAI, upstreams: tuple[FakeUpstream, FakeUpstream]
+) -> None:
+    fake, _ = upstreams
+    fake.then(Reply(openai_completion()))
+    flags = {"stream": False, "logprobs": None, "parallel_tool_calls": True, "store": False}
+    client.chat.completions.create(
+        model="gpt", messages=[{"role": "user", "content": "hi"}], extra_body=flags
+    )
+    assert {name: fake.seen[0].body[name] for name in flags} == flags

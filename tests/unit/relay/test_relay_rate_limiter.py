@@ -48,10 +48,13 @@ def test_tokens_per_minute_count_what_was_charged_later() -> None:
 
 
 def test_a_prompt_larger_than_the_whole_budget_is_a_400() -> None:
-    limiter = RateLimiter(requests_per_minute=100, tokens_per_minute=1000)
-    with pytest.raises(RelayError) as caught:
+    limiter = RateLimiter(requests_per_minute=1, tokens_per_minute=1000)
+    limiter.admit("a", 10)
+    with pytest.raises(RelayError) as caught:  # a 400 even when the requests are spent too
         limiter.admit("a", 5000)
     assert caught.value.status_code == 400
+    assert caught.value.code == "request_exceeds_tokens_per_minute"
+    assert "Retry-After" not in caught.value.headers
 
 
 def test_idle_clients_are_forgotten() -> None:
