@@ -108,6 +108,14 @@ export function fakeWorker(toolNames, counter = {}, options = {}) {
       kept.push(args.value);
       return { content: [{ type: "text", text: JSON.stringify(before) }], generation };
     }
+    if (tool === "ask") {
+      // Tool code asking its host something (cloche/fetch, cloche/store), as cloche.http does.
+      try {
+        return { content: [{ type: "text", text: JSON.stringify(await server.request(args.method, args.params)) }] };
+      } catch (error) {
+        return { content: [{ type: "text", text: error instanceof Error ? error.message : String(error) }], isError: true };
+      }
+    }
     if (tool === "swallow") { swallowing++; return new Promise(() => {}); }
     if (tool === "stuck") { blocked = true; return new Promise(() => {}); }
     if (tool === "sleep") { await new Promise((r) => setTimeout(r, args.ms)); return { content: [] }; }

@@ -57,8 +57,7 @@ function memoryStorage(/** @type {Record<string, string>} */ items = {}) {
  * A fake WorkerHost: a worker's tools are those of the packages (Python) or manifests (WASM) in
  * its spec's options, and change with cloche/install, cloche/load and cloche/unload.
  */
-function fakeHost() {
-  const reg = registry();
+function fakeHost(reg = registry()) {
   const toolsOf = (/** @type {string} */ name) =>
     [...reg.packages, ...reg.wasmPackages ?? []].find((p) => p.name === name)?.tools ?? [];
   const wasmAt = (/** @type {string} */ url) =>
@@ -234,10 +233,11 @@ test("start() starts each worker with its packages and lists the loaded packages
   const b = runtimes.packages.find((p) => p.name === "b");
   assert.deepEqual(b, {
     name: "b", version: "2.0", runtime: "python", worker: "python-tools", boot: false, tools: ["beta.one"],
-    state: "available", message: "",
+    state: "available", message: "", permissions: { network: [], storage: false }, grant: "none",
   });
   assert.deepEqual(runtimes.packages.find((p) => p.name === "w1"),
-    { name: "w1", version: "0.1", runtime: "wasm", worker: "wasm", boot: true, tools: ["w1.hash"], state: "loaded", message: "" });
+    { name: "w1", version: "0.1", runtime: "wasm", worker: "wasm", boot: true, tools: ["w1.hash"], state: "loaded", message: "",
+      permissions: { network: [], storage: false }, grant: "none" });
 
   gate.resolve(undefined);
   await Promise.all(runtimes.starting.values());
@@ -482,4 +482,53 @@ test("a removal is remembered even when the restart without the package fails", 
   assert.equal(states(runtimes).a, "available");
   assert.equal(runtimes.workers["python-tools"].state, "failed");
   assert.deepEqual(remembered(storage), { added: [], removed: ["a"] });
+});
+
+test("a package that asks for network or storage asks the user once before its first call or its install", async () => {
+  const reg = registry();
+  reg.packages.push({ name: "n", version: "1.0", runtime: "python", namespaces: ["net"], boot: false,
+    permissions: { network: ["https://api.example.org"], storage: true }, tools: [tool("net.get")] });
+  reg.packages.push({ name: "s", version: "1.0", runtime: "python", namespaces: ["store"],
+    permissions: { network: [], storage: true }, tools: [tool("store.put")] });
+  const host = fakeHost(reg);
+  const storage = memoryStorage();
+  const { Grants } = await import("../../web/app/permissions.js");
+  const grants = new Grants(storage);
+  /** @type {{name: string, added: any, answer: ReturnType<typeof deferred<"allow" | "deny">>}[]} */
+  const asked = [];
+  const runtimes = new Runtimes({
+    host: /** @type {any} */ (host), baseURL: BASE, storage: /** @type {any} */ (storage), onChange: () => {},
+    wheelsFor: async (/** @type {any[]} */ names) => names.map(wheelOf), grants,
+    askConsent: (pkg, status) => {
+      const answer = /** @type {ReturnType<typeof deferred<"allow" | "deny">>} */ (deferred());
+      asked.push({ name: pkg.name, added: status.added, answer });
+      return answer.promise;
+    },
+  });
+  runtimes.start(reg);
+  await Promise.all(runtimes.starting.values());
+  assert.ok(runtimes.specs.has("python-store"));  // its own worker
+  assert.equal(runtimes.packages.find((p) => p.name === "s")?.grant, "ask");
+  // Two calls before the answer: one question; neither call reaches the worker before it.
+  const first = runtimes.callTool("store.put", {});
+  const second = runtimes.callTool("store.put", {});
+  await tick();
+  assert.deepEqual(asked.map((a) => a.name), ["s"]);
+  assert.deepEqual(asked[0].added, { network: [], storage: true });
+  assert.equal(host.logged("callTool").length, 0);
+  asked[0].answer.resolve("deny");
+  await tick(); await tick();
+  assert.equal(host.logged("callTool").length, 2);  // denied, the tool still runs; the host refuses its requests
+  host.calls.get("store.put")?.resolve({ content: [] });
+  await Promise.race([Promise.all([first, second]), tick()]);
+  assert.equal(grants.status(reg.packages[4]).state, "denied");
+  assert.equal(runtimes.packages.find((p) => p.name === "s")?.grant, "denied");
+  // Installing a package that asks: the question comes first, then the install.
+  const installing = runtimes.install("n");
+  await tick();
+  assert.deepEqual(asked.map((a) => a.name), ["s", "n"]);
+  asked[1].answer.resolve("allow");
+  await installing;
+  assert.equal(grants.status(reg.packages[3]).state, "allowed");
+  assert.equal(runtimes.packages.find((p) => p.name === "n")?.state, "loaded");
 });

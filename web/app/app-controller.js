@@ -8,6 +8,7 @@ import { toJSON, fromJSON, toMarkdown, exportFileName } from "./conversation-exp
 import { Runtimes } from "./runtime-manager.js";
 import { errorText } from "./error-text.js";
 import { newAttachmentId } from "./attachments.js";
+import { permissionsOf } from "./permissions.js";
 
 export const TOKEN_KEY = "cloche.relayToken";
 export const MODEL_KEY = "cloche.model";
@@ -37,13 +38,20 @@ const TICK_MS = 200;
  * @property {string} problem                what went wrong outside any conversation
  * @property {number} now                    ticks while a tool runs, for elapsed times
  * @property {ToolRun | null} runner          the tool open in the palette, and its last run by hand
+ * @property {ConsentPrompt | null} consent    a package waiting for the user's allow or deny
+ * @typedef {{name: string, version: string, permissions: import("./permissions.js").Permissions,
+ *            added: {network: string[], storage: boolean},
+ *            previous: import("./permissions.js").GrantRecord | null}} ConsentPrompt
+ *   added: what it asks for beyond what the user decided on an earlier version (all, at first)
  */
 
 export class AppController {
   /**
    * @param {{host: import("./worker-host.js").WorkerHost, conversations: import("./conversations.js").ConversationStore,
    *          baseURL: URL, session: Storage, preferences: Storage, fetch?: typeof fetch,
+   *          grants?: import("./permissions.js").Grants, packageStore?: {clear(pkg: string): Promise<void>},
    *          spawnOptions?: {onProgress?: any}}} parts
+   *   grants: the user's decisions on packages that want network or storage (Permissions)
    */
   constructor(parts) {
     this.host = parts.host;
@@ -56,12 +64,18 @@ export class AppController {
     this.state = {
       registry: null, tools: [], workers: {}, packages: [], relay: { state: "loading", models: [], message: "" },
       model: "", conversations: [], current: null, runningId: null, problem: "", now: Date.now(),
-      runner: null,
+      runner: null, consent: null,
     };
+    this.grants = parts.grants;
+    this.packageStore = parts.packageStore;
+    /** @type {{prompt: ConsentPrompt, resolve: (decision: "allow" | "deny") => void}[]} */
+    this.consents = [];
     /** @type {Set<() => void>} */
     this.listeners = new Set();
     this.runtimes = new Runtimes({
-      host: parts.host, baseURL: parts.baseURL, storage: parts.preferences,
+      host: parts.host, baseURL: parts.baseURL, storage: parts.preferences, grants: parts.grants,
+      askConsent: (pkg, status) => this.#askConsent({ name: pkg.name, version: pkg.version,
+        permissions: permissionsOf(pkg), added: status.added, previous: status.previous }),
       onChange: () => this.#set({
         tools: this.runtimes.tools, workers: this.runtimes.workers, packages: this.runtimes.packages,
       }),
@@ -472,6 +486,57 @@ export class AppController {
       this.approvals.set(callId, resolve);
       this.changed();
     });
+  }
+
+  /**
+   * Show one package's question at a time; the others wait their turn.
+   * @param {ConsentPrompt} prompt
+   * @returns {Promise<"allow" | "deny">}
+   */
+  #askConsent(prompt) {
+    return new Promise((resolve) => {
+      this.consents.push({ prompt, resolve });
+      if (!this.state.consent) this.#set({ consent: prompt });
+    });
+  }
+
+  /**
+   * The user's answer to the permission prompt on screen: remembered for this package and version.
+   * @param {"allow" | "deny"} decision
+   */
+  decideConsent(decision) {
+    const current = this.consents.shift();
+    this.#set({ consent: this.consents[0]?.prompt ?? null });
+    current?.resolve(decision);
+  }
+
+  /**
+   * Allow again what a package declared (the Permissions list), after a denial or a revoke.
+   * @param {string} name
+   */
+  allowPackage(name) {
+    const pkg = this.state.registry?.packages.find((p) => p.name === name);
+    if (pkg) this.grants?.decide(pkg, "allow");
+  }
+
+  /**
+   * Take back a package's network and storage: its requests are refused from now on.
+   * @param {string} name
+   */
+  revokePackage(name) {
+    this.grants?.revoke(name);
+  }
+
+  /**
+   * Delete what a package kept in its store on this browser.
+   * @param {string} name
+   */
+  async clearPackageStore(name) {
+    try {
+      await this.packageStore?.clear(name);
+    } catch (error) {
+      this.#set({ problem: `${name}'s store could not be cleared: ${errorText(error)}` });
+    }
   }
 
   /**

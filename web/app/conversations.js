@@ -2,6 +2,8 @@
 // messages (in the agent loop's format) and the tools allowed for it. No DOM: node tests pass an
 // IndexedDB implementation in.
 
+import { requestDone, transactionDone } from "./idb.js";
+
 const DB_VERSION = 1;
 const STORE = "conversations";
 export const UNTITLED = "New conversation";
@@ -57,23 +59,6 @@ export function settleInterrupted(conversation) {
     }
   }
   return conversation;
-}
-
-/** @param {IDBRequest} request @returns {Promise<any>} */
-function requestDone(request) {
-  return new Promise((resolve, reject) => {
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-}
-
-/** @param {IDBTransaction} transaction @returns {Promise<void>} */
-function transactionDone(transaction) {
-  return new Promise((resolve, reject) => {
-    transaction.oncomplete = () => resolve();
-    transaction.onerror = () => reject(transaction.error);
-    transaction.onabort = () => reject(transaction.error ?? new Error("the transaction was aborted"));
-  });
 }
 
 export class ConversationStore {

@@ -8,6 +8,7 @@ import {
 import { errorText } from "./error-text.js";
 import { untilAborted } from "./until-aborted.js";
 import { wheelsFor } from "./wheel-source.js";
+import { permissionsOf } from "./permissions.js";
 
 /** localStorage key of the user's package choices: `{added: string[], removed: string[]}`. */
 export const PACKAGES_KEY = "cloche.packages";
@@ -25,7 +26,11 @@ const BOOT_PHASES = ["download", "boot", "packages"];
  *            annotations?: any, worker: string}} ListedTool
  * @typedef {{name: string, version: string, runtime: "python" | "wasm", worker: string, boot: boolean,
  *            tools: string[], state: "loaded" | "available" | "installing" | "removing",
- *            message: string}} PackageState
+ *            message: string, permissions: import("./permissions.js").Permissions,
+ *            grant: import("./permissions.js").GrantStatus["state"]}} PackageState
+ *   grant: where the user stands on what it asks for ("none" when it asks for nothing)
+ * @typedef {(pkg: import("./tool-workers.js").RegistryPackage,
+ *            status: Extract<import("./permissions.js").GrantStatus, {state: "ask"}>) => Promise<"allow" | "deny">} AskConsent
  * @typedef {{added: string[], removed: string[]}} PackageChoices
  */
 
@@ -62,10 +67,19 @@ export function packagesAtStart(registry, choices) {
 export class Runtimes {
   /**
    * @param {{host: import("./worker-host.js").WorkerHost, baseURL: URL, storage: Storage,
-   *          onChange: () => void, wheelsFor?: typeof wheelsFor}} parts
+   *          onChange: () => void, wheelsFor?: typeof wheelsFor,
+   *          grants?: import("./permissions.js").Grants, askConsent?: AskConsent}} parts
+   *   askConsent: asks the user about a package that wants network or storage, before its first
+   *   call or its install; without it, such a package keeps what was decided before (if nothing,
+   *   its requests are refused)
    */
   constructor(parts) {
     this.host = parts.host;
+    this.grants = parts.grants;
+    this.askConsent = parts.askConsent;
+    /** @type {Map<string, Promise<void>>} package -> the question being asked */
+    this.asking = new Map();
+    this.grants?.subscribe(() => this.#refresh());
     this.wheelsFor = parts.wheelsFor ?? wheelsFor;
     this.baseURL = parts.baseURL;
     this.storage = parts.storage;
@@ -146,6 +160,9 @@ export class Runtimes {
     if (!worker && owner && !this.loaded.has(owner.name)) {
       throw new Error(`${name} is in the package ${owner.name}, which is not loaded: install it under Runtimes in the Tools panel`);
     }
+    if (owner && this.askConsent && this.grants?.status(owner).state === "ask") {
+      await untilAborted(this.consent(owner.name), options.signal);
+    }
     const starting = worker ? this.starting.get(worker) : undefined;
     if (starting && worker && ["starting", "restarting"].includes(this.workers[worker]?.state)) {
       await untilAborted(starting.catch(() => {}), options.signal);
@@ -168,6 +185,27 @@ export class Runtimes {
   }
 
   /**
+   * Ask the user about a package that wants network or storage and has no decision that covers
+   * this version (once, however many calls wait for the answer). Denied, its tools still run, and
+   * the host refuses their requests.
+   * @param {string} name
+   */
+  async consent(name) {
+    const pkg = this.registry?.packages.find((p) => p.name === name);
+    if (!pkg || !this.grants || !this.askConsent) return;
+    const status = this.grants.status(pkg);
+    if (status.state !== "ask") return;
+    let asking = this.asking.get(name);
+    if (!asking) {
+      const grants = this.grants;
+      asking = this.askConsent(pkg, status).then((decision) => grants.decide(pkg, decision))
+        .finally(() => this.asking.delete(name));
+      this.asking.set(name, asking);
+    }
+    await asking;
+  }
+
+  /**
    * Install a package the dist offers: a Python package through `cloche/install` in its running
    * worker (an isolated one gets its own worker), a WASM package through `cloche/load`. Its
    * tools appear when the worker announces them. Remembered on this browser.
@@ -178,6 +216,7 @@ export class Runtimes {
     const worker = workerOfPackage(registry, name);
     if (this.loaded.has(name)) return;
     await this.#change(name, "installing", async () => {
+      await this.consent(name);
       const spec = this.specs.get(worker);
       if (!spec) {
         // An isolated package: its own worker, started with it; gone again if it cannot start.
@@ -372,6 +411,7 @@ export class Runtimes {
         worker: workerOfPackage(registry, p.name), boot: p.boot !== false, tools: p.tools.map((t) => t.name),
         state: busy ? before.state : this.loaded.has(p.name) ? "loaded" : "available",
         message: before?.message ?? "",
+        permissions: permissionsOf(p), grant: this.grants?.status(p).state ?? "none",
       };
     });
     this.onChange();

@@ -1,4 +1,5 @@
 // Which workers the page starts for the packages in registry.json. No DOM here.
+import { asksConsent, permissionsOf } from "./permissions.js";
 
 export const PYTHON_WORKER_URL = "workers/python-worker.js";
 export const WASM_WORKER_URL = "workers/wasm-worker.js";
@@ -19,8 +20,10 @@ export const PYTHON_BASE_PACKAGES = ["micropip", "cloche"];
 
 /**
  * @typedef {{name: string, version: string, runtime: string, namespaces?: string[], boot?: boolean,
+ *            permissions?: Partial<import("./permissions.js").Permissions>,
  *            tools: import("./mcp-client.js").Tool[]}} RegistryPackage
  * @typedef {{name: string, version?: string, manifest: string, boot?: boolean,
+ *            permissions?: Partial<import("./permissions.js").Permissions>,
  *            tools: import("./mcp-client.js").Tool[]}} WasmPackage
  * @typedef {{registryVersion: number, packages: RegistryPackage[], wasmPackages?: WasmPackage[]}} Registry
  */
@@ -42,8 +45,28 @@ export function bootPackages(registry) {
   return [...registry.packages, ...registry.wasmPackages ?? []].filter((p) => p.boot !== false).map((p) => p.name);
 }
 
-/** @param {RegistryPackage} p */
-const isIsolated = (p) => (p.namespaces ?? []).some((n) => ISOLATED_NAMESPACES.has(n));
+/**
+ * A Python package that gets a worker of its own: python.run's (ISOLATED_NAMESPACES), and every
+ * package that declares network, storage or memory. The host tells which package asks for the
+ * network or its store by the worker the request comes from, so packages with different grants
+ * never share one; a memory limit is the limit of a whole worker.
+ * @param {RegistryPackage} p
+ */
+const isIsolated = (p) => (p.namespaces ?? []).some((n) => ISOLATED_NAMESPACES.has(n)) ||
+  asksConsent(permissionsOf(p)) || permissionsOf(p).memoryBytes !== undefined;
+
+/**
+ * The package a worker runs alone and which declares network or storage, or null: the one whose
+ * grant a request from that worker is checked against. The shared worker and the WASM worker
+ * have none, so their requests for the network or a store are refused.
+ * @param {Registry} registry
+ * @param {string} worker
+ */
+export function packageOfWorker(registry, worker) {
+  if (worker === "python-tools" || worker === "wasm") return null;
+  return registry.packages.find((p) => p.runtime === "python" && isIsolated(p) &&
+    workerOfPackage(registry, p.name) === worker) ?? null;
+}
 
 /**
  * The worker a package's tools run in.
@@ -80,9 +103,11 @@ export function pythonWorkerSpecs(registry, baseURL, loaded = bootPackages(regis
       expectedTools: toolsOf(registry, shared.filter((p) => wanted.has(p.name)).map((p) => p.name)) }] : []),
     ...isolated.map((p) => {
       const namespace = (p.namespaces ?? [p.name])[0];
+      const { memoryBytes } = permissionsOf(p);
       return {
         name: workerOfPackage(registry, p.name), url, interruptible: true, oneCallAtATime: true,
         options: { packages: [p.name] }, expectedTools: toolsOf(registry, [p.name]),
+        ...memoryBytes ? { memoryLimitBytes: memoryBytes } : {},
         ...CALL_ISOLATION[namespace] ? { isolateCalls: CALL_ISOLATION[namespace] } : {},
       };
     }),

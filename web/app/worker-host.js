@@ -23,19 +23,27 @@ export const DEFAULT_GRACE_MS = 1_500;
 export const DEFAULT_HEAP_GROWTH_LIMIT_BYTES = 512 * 2 ** 20;
 /** What a worker sends ahead of each reply: its heap's size (docs/worker-protocol.md, "Memory"). */
 export const HEAP_NOTIFICATION = "notifications/cloche/heap";
+/** Requests a worker may send that this page may not answer, with what to tell it then. */
+const UNSERVED = /** @type {Record<string, string>} */ ({
+  "cloche/wheels": "this page installs no packages at run time: only the packages its worker started with can be imported",
+  "cloche/fetch": "this page grants no network to tool packages",
+  "cloche/store": "this page keeps no store for tool packages",
+});
 /** How many sessions of a worker with `isolateCalls` keep their own worker when its spec says no number. */
 export const DEFAULT_MAX_SESSIONS = 4;
 
 /**
  * @typedef {{name: string, url?: string | URL, options?: any, interruptible?: boolean,
  *            callTimeoutMs?: number, oneCallAtATime?: boolean, expectedTools?: string[],
- *            keepAfterCancel?: boolean, isolateCalls?: CallIsolation}} WorkerSpec
+ *            keepAfterCancel?: boolean, isolateCalls?: CallIsolation, memoryLimitBytes?: number}} WorkerSpec
  *   keepAfterCancel: keep a worker whose cancelled call still runs (the check switched off: only
  *   the hostile-tool suite's controls set it)
  *   expectedTools: the tools of the packages the host put into the worker; when given, the worker
  *   may offer no others, and may not stop offering these (it is restarted). Read at each check, so
  *   the owner of the spec updates it before installing or unloading a package.
  *   isolateCalls: no call runs where another session's code ran (python.run; see WorkerHost#callTool)
+ *   memoryLimitBytes: the most memory its package declared; a worker whose heap grows past it is
+ *   replaced once its call ends
  * @typedef {{session: string, reset?: string, maxSessions?: number}} CallIsolation
  *   session: the argument that names a call's session; reset: the argument that, when true, starts
  *   the session over; maxSessions: how many sessions keep their worker (DEFAULT_MAX_SESSIONS)
@@ -83,11 +91,15 @@ export class WorkerHost {
    * @param {{spawn: Spawn, callTimeoutMs?: number, graceMs?: number, maxMessageLength?: number,
    *          heapGrowthLimitBytes?: number, listLimits?: import("./mcp-client.js").ListLimits,
    *          wheels?: (params: any, worker: string) => Promise<any>,
+   *          services?: Record<string, (params: any, worker: string) => Promise<any>>,
    *          resultLimits?: import("./result-cap.js").ResultLimits}} options
    *   listLimits: caps on a worker's tools/list (mcp-client.js); only the hostile-tool suite's
    *   controls change them
    *   wheels: answers a worker's `cloche/wheels` request (packages its code asked for, fetched
    *   and checked by the page: wheel-source.js `wheelsAsked`); without it, the request is refused
+   *   services: answers other requests a worker may send, by method (`cloche/fetch`,
+   *   `cloche/store`: package-services.js), given the name of the worker that asked; the host
+   *   knows which worker a request came from, so a worker cannot speak for another
    */
   constructor(options) {
     this.spawn = options.spawn;
@@ -97,6 +109,7 @@ export class WorkerHost {
     this.maxMessageLength = options.maxMessageLength;
     this.listLimits = options.listLimits;
     this.wheels = options.wheels;
+    this.services = options.services ?? {};
     this.heapGrowthLimitBytes = options.heapGrowthLimitBytes ?? DEFAULT_HEAP_GROWTH_LIMIT_BYTES;
     /** @type {Map<string, ManagedWorker>} */
     this.workers = new Map();
@@ -595,18 +608,20 @@ export class WorkerHost {
     handle.onCrash = (reason) => {
       if (worker.handle === handle && !worker.retired) this.#restart(worker, reason).catch(() => {});
     };
-    client.peer.setRequestHandler("cloche/wheels", async (params) => {
-      if (!this.wheels) {
-        throw new JsonRpcError(ErrorCode.MethodNotFound, "this page installs no packages at run time: " +
-          "only the packages its worker started with can be imported");
-      }
-      try {
-        return await this.wheels(params, worker.spec.name);
-      } catch (error) {
-        throw error instanceof JsonRpcError ? error
-          : new JsonRpcError(ErrorCode.InvalidParams, error instanceof Error ? error.message : String(error));
-      }
-    });
+    /** @type {Record<string, ((params: any, worker: string) => Promise<any>) | undefined>} */
+    const services = { ...this.services, "cloche/wheels": this.wheels };
+    for (const method of new Set([...Object.keys(services), ...Object.keys(UNSERVED)])) {
+      client.peer.setRequestHandler(method, async (params) => {
+        const service = services[method];
+        if (!service) throw new JsonRpcError(ErrorCode.MethodNotFound, UNSERVED[method] ?? `this page answers no ${method}`);
+        try {
+          return await service(params, worker.spec.name);
+        } catch (error) {
+          throw error instanceof JsonRpcError ? error
+            : new JsonRpcError(ErrorCode.InvalidParams, error instanceof Error ? error.message : String(error));
+        }
+      });
+    }
     worker.heap = undefined;
     client.peer.setNotificationHandler(HEAP_NOTIFICATION, (params) => {
       if (worker.client !== client || typeof params?.bytes !== "number") return;
@@ -626,12 +641,15 @@ export class WorkerHost {
     const { bytes, inUseBytes } = worker.heap ?? {};
     if (typeof boot !== "number" || typeof bytes !== "number") return;
     const limit = this.heapGrowthLimitBytes;
-    if (bytes - boot <= limit || (typeof inUseBytes === "number" && bytes - inUseBytes <= limit)) return;
+    const declared = worker.spec.memoryLimitBytes;
+    const overDeclared = typeof declared === "number" && bytes > declared;
+    if (!overDeclared && (bytes - boot <= limit || (typeof inUseBytes === "number" && bytes - inUseBytes <= limit))) return;
     if (worker.restarting || worker.settling || worker.client.peer.pending.size > 0) return;
     if (this.workers.get(worker.spec.name) !== worker) return;
     const used = typeof inUseBytes === "number" ? `, ${formatBytes(inUseBytes)} of it in use` : "";
-    this.#restart(worker, `its memory grew to ${formatBytes(bytes)}${used}; replaced to give it back`)
-      .catch(() => {});
+    const why = overDeclared ? `, over the ${formatBytes(/** @type {number} */ (declared))} its package declares; replaced`
+      : "; replaced to give it back";
+    this.#restart(worker, `its memory grew to ${formatBytes(bytes)}${used}${why}`).catch(() => {});
   }
 
   /**

@@ -7,6 +7,7 @@ import { ConversationList, SystemPrompt } from "./conversation-list.js";
 import { ModelPicker, RelayNotice } from "./relay-bar.js";
 import { RuntimePanel } from "./runtime-panel.js";
 import { ToolRunner } from "./tool-runner.js";
+import { ConsentDialog } from "./permissions-view.js";
 import { ExportButtons } from "./file-actions.js";
 import { titleOf } from "../conversations.js";
 
@@ -64,6 +65,7 @@ export class App extends Component {
           <${RuntimePanel} state=${state} actions=${actions} />
         </aside>
         ${state.runner ? html`<${ToolRunner} key=${state.runner.tool} state=${state} actions=${actions} />` : null}
+        <${ConsentDialog} state=${state} actions=${actions} />
       </div>`;
   }
 }

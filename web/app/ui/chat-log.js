@@ -6,6 +6,7 @@ import { Paperclip } from "./icons.js";
 import { markdownToHtml } from "./markdown.js";
 import { ToolCard } from "./tool-card.js";
 import { approvalReason } from "../approval-policy.js";
+import { packageOfTool } from "./permissions-view.js";
 
 /**
  * @param {{state: import("../app-controller.js").AppState,
@@ -42,6 +43,7 @@ export function ChatLog({ state, actions }) {
                 message=${call} now=${state.now} actions=${actions} files=${state.current?.attachments ?? []}
                 awaitingApproval=${call.cloche?.status === "approval" && actions.approvals.has(call.tool_call_id)}
                 reason=${approvalReason(state.tools.find((t) => t.name === call.cloche?.tool) ?? {})}
+                pkg=${packageOfTool(state, call.cloche?.tool)}
                 canRerun=${!state.runningId && state.tools.some((t) => t.name === call.cloche?.tool)} />`)}
             </li>`;
         }

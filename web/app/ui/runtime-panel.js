@@ -2,6 +2,7 @@
 // listed from registry.json before any worker answers, and the runtimes with their packages.
 import { html, Component } from "./html.js";
 import { RuntimesView } from "./runtimes-view.js";
+import { PermissionLines, PermissionsView, packageOfTool } from "./permissions-view.js";
 
 const PHASES = ["download", "boot", "packages"];
 const PHASE_NAMES = { download: "Download", boot: "Boot", packages: "Packages" };
@@ -53,6 +54,7 @@ export function RuntimePanel({ state, actions }) {
       </div>
       <${ToolList} state=${state} actions=${actions} />
       <${RuntimesView} state=${state} actions=${actions} />
+      <${PermissionsView} state=${state} actions=${actions} />
     </section>`;
 }
 
@@ -99,6 +101,7 @@ class ToolList extends Component {
                 ${[...packages].map(([namespace, tools]) => html`
                   <li class="tool-group" key=${namespace}>
                     <h4>${namespace}</h4>
+                    <${PermissionLines} pkg=${packageOfTool(state, tools[0].name)} />
                     <ul>
                       ${tools.map((tool) => {
                         const worker = state.workers[tool.worker]?.state ?? "ready";

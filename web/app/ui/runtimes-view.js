@@ -1,6 +1,7 @@
 // The runtime panel's lower half: each worker with its state and the packages loaded in it, then
 // the packages the dist offers that are not loaded, each with Install (and Remove for loaded ones).
 import { html } from "./html.js";
+import { PermissionLines } from "./permissions-view.js";
 
 /**
  * @typedef {import("../app-controller.js").WorkerState} WorkerState
@@ -97,6 +98,7 @@ function PackageRow({ pkg, worker, actions }) {
           ${pkg.state === "installing" ? "Installing…" : pkg.state === "removing" ? "Removing…" : loaded ? "Remove" : "Install"}
       </button>
       <p class="package-tools">${pkg.tools.join(", ")}</p>
+      <${PermissionLines} pkg=${pkg} limits=${true} />
       ${pkg.message ? html`<p class="field-error" role="alert">${pkg.message}</p>` : null}
     </li>`;
 }

@@ -3,6 +3,7 @@
 import { describeAttachment } from "../attachments.js";
 import { Paperclip } from "./icons.js";
 import { html } from "./html.js";
+import { PermissionLines } from "./permissions-view.js";
 
 const FINISHED = new Set(["ok", "error", "denied", "stopped"]);
 const STATUS_TEXT = {
@@ -23,9 +24,11 @@ const pretty = (value) => JSON.stringify(value, null, 2);
 /**
  * @param {{message: any, now: number, awaitingApproval: boolean, canRerun: boolean, forceOpen?: boolean,
  *          reason: string, actions: import("../app-controller.js").AppController,
+ *          pkg?: import("../app-controller.js").PackageState,
  *          files?: import("../attachments.js").AttachmentInfo[]}} props
+ *   pkg: the package that offers the tool, whose permissions the approval prompt shows
  */
-export function ToolCard({ message, now, awaitingApproval, canRerun, forceOpen, reason, actions, files = [] }) {
+export function ToolCard({ message, now, awaitingApproval, canRerun, forceOpen, reason, actions, pkg, files = [] }) {
   const call = message.cloche ?? {};
   const status = call.status ?? "pending";
   const finished = FINISHED.has(status);
@@ -45,7 +48,7 @@ export function ToolCard({ message, now, awaitingApproval, canRerun, forceOpen, 
           ? html`<span class="tool-elapsed" aria-label="elapsed time">${duration(elapsed)}</span>` : null}
       </summary>
       ${status === "running" ? html`<${Progress} progress=${call.progress} />` : null}
-      ${awaitingApproval ? html`<${Approval} message=${message} reason=${reason} actions=${actions} />` : null}
+      ${awaitingApproval ? html`<${Approval} message=${message} reason=${reason} actions=${actions} pkg=${pkg} />` : null}
       <div class="tool-body">
         <h4>Arguments</h4>
         <${Arguments} args=${call.args} files=${files} />
@@ -138,14 +141,17 @@ function summaryOf(value) {
 }
 
 /**
- * @param {{message: any, reason: string, actions: import("../app-controller.js").AppController}} props
+ * @param {{message: any, reason: string, actions: import("../app-controller.js").AppController,
+ *          pkg?: import("../app-controller.js").PackageState}} props
  */
-function Approval({ message, reason, actions }) {
+function Approval({ message, reason, actions, pkg }) {
   const id = message.tool_call_id;
   const tool = message.cloche?.tool;
   return html`
     <div class="approval" role="group" aria-label=${`Approve ${tool}?`}>
       <p><strong>Allow <code>${tool}</code> to run?</strong> ${reason}</p>
+      ${pkg && pkg.grant !== "none" ? html`<p class="approval-package">Its package ${pkg.name} ${pkg.version} asks for:</p>` : null}
+      <${PermissionLines} pkg=${pkg} />
       <div class="buttons">
         <button type="button" class="primary" onClick=${() => actions.decide(id, "once")}>Allow once</button>
         <button type="button" class="secondary" onClick=${() => actions.decide(id, "conversation")}>
