@@ -1,5 +1,6 @@
 """The Starlette app: the built dist as static files, with the headers isolation needs (and the
-page's Content-Security-Policy), the model relay under /v1, run-time packages under /packages."""
+page's Content-Security-Policy), the model relay under /v1, run-time packages under /packages,
+the fetch proxy at /proxy."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from cloche import __version__
 
 from .allowed_hosts import AllowedHosts, AllowedHostsMiddleware
+from .fetch_proxy import FetchConfig, FetchProxy
 from .package_routes import PackageRoutes, PackageSources
 from .page_policy import PagePolicy
 from .relay import Relay, RelayConfig
@@ -65,19 +67,25 @@ def create_app(
     page_policy: PagePolicy | None = None,
     package_sources: PackageSources | None = None,
     allowed_hosts: AllowedHosts | None = None,
+    fetch_config: FetchConfig | None = None,
 ) -> Starlette:
     """The app; without `relay_config` the relay lists no models and answers chat with 503;
     without `page_policy` the page may connect to its own origin only; without
     `package_sources` there are no /packages routes (only the dist's own packages install);
-    without `allowed_hosts` it answers requests for localhost and IP addresses only."""
+    without `allowed_hosts` it answers requests for localhost and IP addresses only; without
+    `fetch_config` the fetch proxy is off."""
     if not (dist / "index.html").is_file():
         raise FileNotFoundError(f"{dist} holds no built app: run `cloche build` first")
     relay = Relay(relay_config)
     packages = PackageRoutes(package_sources) if package_sources else None
+    # The proxy takes the relay's bearer tokens and its other allowed origins, if any.
+    fetch_proxy = FetchProxy(
+        fetch_config, check_client=relay.check_token, page_origins=relay.config.cors_origins
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with relay.running() as client:
+        async with relay.running() as client, fetch_proxy.running():
             app.state.relay = relay
             app.state.upstream_client = client
             if packages is None:
@@ -95,6 +103,7 @@ def create_app(
         routes=[
             Route("/healthz", healthz),
             relay.route(),
+            fetch_proxy.route(),
             *([Mount("/packages", routes=packages.routes)] if packages else []),
             Mount("/", DistFiles(directory=dist, html=True)),
         ],

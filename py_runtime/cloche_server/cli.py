@@ -38,6 +38,7 @@ def _serve(args: argparse.Namespace) -> int:
     from .allowed_hosts import load_allowed_hosts
     from .app import create_app
     from .build import Project, find_project_root
+    from .fetch_proxy import load_fetch_config
     from .package_routes import open_package_sources
     from .page_policy import load_page_policy
     from .pyodide_packages import PackageSourceError
@@ -55,7 +56,10 @@ def _serve(args: argparse.Namespace) -> int:
             pypi_index=args.pypi_index,
         )
         allowed_hosts = load_allowed_hosts(args.config, args.host, args.allowed_host)
-        app = create_app(dist.resolve(), relay_config, page_policy, package_sources, allowed_hosts)
+        fetch_config = load_fetch_config(args.config, args.fetch_allow)
+        app = create_app(
+            dist.resolve(), relay_config, page_policy, package_sources, allowed_hosts, fetch_config
+        )
     except (FileNotFoundError, ConfigError, PackageSourceError) as error:
         print(f"cloche serve: {error}", file=sys.stderr)
         return 1
@@ -66,6 +70,7 @@ def _serve(args: argparse.Namespace) -> int:
     if page_policy.connect_origins:
         print(f"The page may also connect to {', '.join(page_policy.connect_origins)}", flush=True)
     print(allowed_hosts.describe(), flush=True)
+    print(fetch_config.describe(), flush=True)
     uvicorn.run(
         app,
         host=args.host,
@@ -160,6 +165,16 @@ def parser() -> argparse.ArgumentParser:
         metavar="ORIGIN",
         help="another origin the page may connect to, like https://api.example.org (repeatable; "
         "added to [page] connect_origins of --config)",
+    )
+    serve.add_argument(
+        "--fetch-allow",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="an origin pattern the fetch proxy (/proxy) may reach for packages the user granted "
+        "network, like https://api.example.org, https://*.example.org or https://* (repeatable; "
+        "added to [fetch] allow of --config; default none: the proxy is off). Only an exact "
+        "origin, no wildcard, may be a private address",
     )
     serve.add_argument(
         "--pyodide-packages",

@@ -159,9 +159,14 @@ def _model_list(names: str, provider: Provider, cap: int, where: str) -> dict[st
 
 
 def parse_config(data: Mapping[str, Any], env: Mapping[str, str], source: str) -> RelayConfig:
-    # [page] and [server] share the file but not this config: the page's policy (page_policy.py)
-    # and the host names the server answers to (allowed_hosts.py).
-    _only(data, {"limits", "security", "providers", "models", "page", "server"}, "the top level")
+    # [page], [server] and [fetch] share the file but not this config: the page's policy
+    # (page_policy.py), the host names the server answers to (allowed_hosts.py) and the fetch
+    # proxy's (fetch_proxy/config.py).
+    _only(
+        data,
+        {"limits", "security", "providers", "models", "page", "server", "fetch"},
+        "the top level",
+    )
     limits = _limits(_table(data, "limits"))
     security = _table(data, "security")
     _only(security, {"cors_origins", "bearer_tokens", "log_bodies"}, "[security]")

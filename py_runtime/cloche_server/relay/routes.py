@@ -109,7 +109,7 @@ class Relay:
         self._check_origin(request)
         if not self.config.configured:
             raise RelayError(503, HOW_TO_CONFIGURE, type=UNAVAILABLE, code="no_provider_configured")
-        line.client = client_key = self._check_token(request)
+        line.client = client_key = self.check_token(request)
         raw = await read_body(request, self.config.limits.max_body_bytes)
         body = parse_chat_request(raw)
         route = self.config.models.get(body["model"])
@@ -154,7 +154,7 @@ class Relay:
 
     def _check_access(self, request: Request) -> str:
         self._check_origin(request)
-        return self._check_token(request)
+        return self.check_token(request)
 
     def _check_origin(self, request: Request) -> None:
         # CORS only hides answers from other sites; it does not stop their pages from sending
@@ -170,7 +170,7 @@ class Relay:
             return
         raise origin_not_allowed(origin)
 
-    def _check_token(self, request: Request) -> str:
+    def check_token(self, request: Request) -> str:
         tokens = self.config.bearer_tokens
         if not tokens:
             return _address(request)
