@@ -5,6 +5,10 @@ its ``__all__``), a single tool, or a list of tools::
 
     [project.entry-points."cloche.tools"]
     text = "cloche_tools_text"          # tools text.stats, text.word_frequencies, ...
+
+What the package may reach (network, its store) is the union of what its module declares at
+module level (``PERMISSIONS = cloche.permissions(...)``; a tool or list entry point has no module
+of its own) and what its tools declare (``@tool(network=[...])``).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, distributions
 from typing import Any
 
+from .permissions import NONE, Permissions, union
 from .tool import Tool
 
 GROUP = "cloche.tools"
@@ -39,6 +44,7 @@ class ToolPackage:
     distribution: str
     version: str
     tools: list[Tool] = field(default_factory=list)
+    permissions: Permissions = NONE
 
 
 @dataclass
@@ -63,11 +69,25 @@ def tools_of(value: Any) -> list[Tool]:
     raise TypeError(f"expected a module, a tool or a list of tools, got {type(value).__name__}")
 
 
+def declared_permissions(value: Any) -> Permissions:
+    """What an entry point's module declares at module level: every `Permissions` among its
+    names (whatever they are called and whatever its `__all__` says), united."""
+    if not isinstance(value, types.ModuleType):
+        return NONE
+    return union(v for v in list(vars(value).values()) if isinstance(v, Permissions))
+
+
 def load_entry_point(entry_point: EntryPoint) -> list[Tool]:
     """Load one entry point; its tools named `<entry point name>.<tool name>`."""
-    return [
-        tool.renamed(f"{entry_point.name}.{tool.name}") for tool in tools_of(entry_point.load())
-    ]
+    return load_package(entry_point)[0]
+
+
+def load_package(entry_point: EntryPoint) -> tuple[list[Tool], Permissions]:
+    """Load one entry point: its tools, named `<entry point name>.<tool name>`, and what its
+    module declares at module level."""
+    value = entry_point.load()
+    tools = [tool.renamed(f"{entry_point.name}.{tool.name}") for tool in tools_of(value)]
+    return tools, declared_permissions(value)
 
 
 def discover(path: list[str] | None = None, group: str = GROUP) -> Discovery:
@@ -79,7 +99,7 @@ def discover(path: list[str] | None = None, group: str = GROUP) -> Discovery:
         name = dist.metadata["Name"] or "?"
         for entry_point in dist.entry_points.select(group=group):
             try:
-                tools = load_entry_point(entry_point)
+                tools, declared = load_package(entry_point)
             except Exception as error:
                 message = f"{type(error).__name__}: {error}"
                 found.problems.append(DiscoveryProblem(entry_point.name, name, message))
@@ -92,5 +112,11 @@ def discover(path: list[str] | None = None, group: str = GROUP) -> Discovery:
                     continue
                 seen.add(tool.name)
                 package.tools.append(tool)
+            package.permissions = union([declared, *(tool.permissions for tool in package.tools)])
+            if declared.deadline_ms is not None:
+                # The package's deadline is every tool's that declares none of its own.
+                for tool in package.tools:
+                    if tool.deadline_ms is None:
+                        tool.deadline_ms = declared.deadline_ms
             found.packages.append(package)
     return found

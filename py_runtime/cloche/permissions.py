@@ -160,6 +160,24 @@ class Permissions:
 NONE = Permissions()
 
 
+def union(declarations: Iterable[Permissions]) -> Permissions:
+    """Everything any of `declarations` asks for (nothing for none)."""
+    combined = NONE
+    for declaration in declarations:
+        combined |= declaration
+    return combined
+
+
+def from_json(data: dict[str, Any]) -> Permissions:
+    """The declaration `Permissions.to_json` wrote, checked again."""
+    return permissions(
+        network=data.get("network", ()),
+        storage=data.get("storage", False),
+        deadline_ms=data.get("deadlineMs"),
+        memory_bytes=data.get("memoryBytes"),
+    )
+
+
 def permissions(
     *,
     network: Iterable[str] = (),

@@ -6,7 +6,7 @@ import inspect
 import json
 import re
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Literal, overload
 
 from ._docstring import parse_docstring
@@ -14,6 +14,7 @@ from ._jsonvalue import to_json
 from ._schema import Property, Shape, json_schema, mentions_bytes, object_schema, shape_of
 from ._validate import ValidationError, convert, convert_arguments
 from .context import Context
+from .permissions import DeclarationError, Permissions, permissions
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 # The same range as a WASM manifest's limits.deadlineMs; the page cuts a longer one to this too.
@@ -38,12 +39,19 @@ class Tool:
         description: str | None = None,
         annotations: dict[str, bool] | None = None,
         deadline_ms: int | None = None,
+        network: Iterable[str] = (),
+        storage: bool = False,
     ) -> None:
         self.fn = fn
         self.name = name or fn.__name__
         if not NAME_PATTERN.fullmatch(self.name):
             raise ValueError(f"tool name {self.name!r} must be 1-128 of A-Z a-z 0-9 _ - .")
         self.deadline_ms = _check_deadline(self.name, deadline_ms)
+        try:
+            # What this tool adds to its package's permissions (the page grants per package).
+            self.permissions: Permissions = permissions(network=network, storage=storage)
+        except DeclarationError as error:
+            raise DeclarationError(f"tool {self.name}: {error}") from None
         self.title = title or self.name.rsplit(".", 1)[-1].replace("_", " ").capitalize()
         doc = parse_docstring(fn.__doc__)
         self.description = description if description is not None else doc.description
@@ -215,6 +223,8 @@ def tool(
     idempotent: bool | None = None,
     open_world: bool | None = None,
     deadline_ms: int | None = None,
+    network: Iterable[str] = (),
+    storage: bool = False,
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 def tool(
     fn: Callable[..., Any] | None = None,
@@ -228,6 +238,8 @@ def tool(
     idempotent: bool | None = None,
     open_world: bool | None = None,
     deadline_ms: int | None = None,
+    network: Iterable[str] = (),
+    storage: bool = False,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Make a type-hinted function (sync or async) a tool: ``@tool`` or ``@tool(name=...)``.
 
@@ -235,6 +247,9 @@ def tool(
     keywords become MCP annotations (readOnlyHint, destructiveHint, idempotentHint,
     openWorldHint); those left at None are not sent. ``deadline_ms`` (1 to 600000) is how long
     the page lets a call run before it stops it, sent as ``_meta["cloche/deadlineMs"]``.
+    ``network`` (origin patterns) and ``storage`` add to what the tool's package asks the user
+    for, as ``cloche.permissions(...)`` does for the whole package (docs/python-tools.md); an
+    invalid one is a ``DeclarationError`` here.
     """
     hints = {
         "readOnlyHint": read_only,
@@ -252,6 +267,8 @@ def tool(
             description=description,
             annotations=annotations,
             deadline_ms=deadline_ms,
+            network=network,
+            storage=storage,
         )
 
     return decorate(fn) if fn is not None else decorate

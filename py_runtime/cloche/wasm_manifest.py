@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ._schema_subset import schema_problems
+from .permissions import Permissions
 
 MANIFEST_VERSION = 1
 PAGE = 65536
@@ -29,7 +30,9 @@ LIMITS = {
     "outputBytes": (2**20, 1, 64 * 2**20),
 }
 TOP_FIELDS = {"manifestVersion", "name", "version", "description", "module", "sha256", "limits"}
-TOP_FIELDS |= {"tools", "scratchDir"}
+TOP_FIELDS |= {"tools", "scratchDir", "permissions"}
+PERMISSION_FIELDS = ("network", "storage")
+NO_GRANTS = "WASI preview 1 modules get no network or storage; components will get wasi:http grants"
 TOOL_FIELDS = {"name", "title", "description", "inputSchema", "outputSchema", "annotations"}
 
 
@@ -96,6 +99,14 @@ class WasmManifest:
     def to_mcp_tools(self) -> list[dict[str, Any]]:
         return [tool.to_mcp(self.name, self.limits) for tool in self.tools]
 
+    @property
+    def permissions(self) -> Permissions:
+        """What the package may reach, as registry.json shows it: no network, no store, and its
+        limits' deadline and memory."""
+        return Permissions(
+            deadline_ms=self.limits.deadline_ms, memory_bytes=self.limits.memory_bytes
+        )
+
 
 def _string(data: dict[str, Any], key: str, where: str, problems: list[str]) -> str | None:
     value = data.get(key)
@@ -127,6 +138,26 @@ def _limits(data: Any, problems: list[str]) -> Limits:
         else:
             values[key] = value
     return Limits(values["memoryBytes"], values["deadlineMs"], values["outputBytes"])
+
+
+def _check_permissions(data: Any, problems: list[str]) -> None:
+    """A module's optional `permissions`: it may say what it gets, which is nothing."""
+    if data is None:
+        return
+    if not isinstance(data, dict):
+        problems.append("permissions must be an object")
+        return
+    for key in sorted(set(data) - set(PERMISSION_FIELDS)):
+        problems.append(f"permissions.{key} is not a known field ({', '.join(PERMISSION_FIELDS)})")
+    network, storage = data.get("network", []), data.get("storage", False)
+    if not isinstance(network, list):
+        problems.append("permissions.network must be an array")
+    elif network:
+        problems.append(f"permissions.network must be empty: {NO_GRANTS}")
+    if not isinstance(storage, bool):
+        problems.append("permissions.storage must be true or false")
+    elif storage:
+        problems.append(f"permissions.storage must be false: {NO_GRANTS}")
 
 
 def _tool(data: Any, where: str, problems: list[str]) -> WasmTool | None:
@@ -187,6 +218,7 @@ def parse_manifest(data: Any, source: str = "manifest") -> WasmManifest:
     if scratch_dir is not None and not SCRATCH_DIR.fullmatch(scratch_dir):
         problems.append("scratchDir must be an absolute path such as /tmp")
     limits = _limits(data.get("limits"), problems)
+    _check_permissions(data.get("permissions"), problems)
     tools: list[WasmTool] = []
     raw_tools = data.get("tools")
     if not isinstance(raw_tools, list) or not raw_tools:

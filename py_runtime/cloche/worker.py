@@ -3,9 +3,11 @@
 The worker's JavaScript hands every message from its MessagePort to `PythonWorker.handle` as JSON
 text and posts back the JSON text it returns; whatever the server sends on its own goes through
 `send`. Only strings cross the boundary. The worker has no network: `cloche/install` carries the
-wheels' bytes, which the page's host read from the dist and checked against the lock's sha256.
+wheels' bytes, which the page's host read from the dist and checked against the lock's sha256,
+and tool code's fetches and store go to the host as requests (`cloche.http`, `cloche.store`).
 Installing is injected (micropip from the worker's file system in Pyodide, a fake in tests), so all
-of this runs under CPython too.
+of this runs under CPython too. This is the one module that reaches into Pyodide itself (micropip,
+`pyodide.http`), and only in the functions the worker's JavaScript calls at boot.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ import base64
 import binascii
 import importlib
 import re
+import urllib.error
+import urllib.request
 from collections.abc import Awaitable, Callable
 from importlib.metadata import PackageNotFoundError, distribution, distributions
 from pathlib import Path
 from typing import Any
 
-from . import packages
+from . import _pyfetch, http, packages, store
 from ._jsonrpc import INVALID_PARAMS, RpcError
 from .discovery import discover
 from .server import McpServer, Send
@@ -75,6 +79,35 @@ def refuse_remote_installs() -> None:
     micropip.install = host_install
 
 
+SYNC_NETWORK_REFUSED = (
+    "{} cannot reach the network in a Cloche worker: synchronous code cannot wait for the "
+    "page's host, which makes every fetch. In an async tool use `await cloche.http.fetch(url)` "
+    "or `await pyodide.http.pyfetch(url)`, for origins the package declares "
+    '(docs/python-tools.md, "Permissions: network and storage")'
+)
+
+
+def route_network_through_host() -> None:
+    """Make `pyodide.http.pyfetch` fetch through the page's host (`cloche.http.fetch`), and make
+    the synchronous ways (`urllib.request.urlopen`, `pyodide.http.open_url`), which cannot wait
+    for the host, fail with a message that says what to use instead. Called once at boot, after
+    the worker's own network is closed and before any tool code is imported."""
+    import pyodide.http  # type: ignore[import-not-found]  # only inside Pyodide
+
+    _pyfetch.FetchResponse.status_error = pyodide.http.HttpStatusError
+    pyodide.http.pyfetch = _pyfetch.pyfetch
+    pyodide.http.open_url = _refuse_sync("pyodide.http.open_url")
+    urllib.request.urlopen = _refuse_sync("urllib.request.urlopen")
+
+
+def _refuse_sync(name: str) -> Any:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise urllib.error.URLError(SYNC_NETWORK_REFUSED.format(name))
+
+    refuse.__name__ = name.rsplit(".", 1)[-1]
+    return refuse
+
+
 def _name_of(requirement: str) -> str:
     """The package name of a requirement such as `numpy` or `tabulate>=0.9` (the dist has one
     version of each package, so the rest is not used)."""
@@ -98,6 +131,9 @@ class PythonWorker:
         self.server.add_method("cloche/install", self._install_method)
         self.server.add_method("cloche/running", self._running_method)
         packages.connect(self.install_from_host)
+        # Tool code asks the host for the network and its store (the host checks the grant).
+        http.connect(self.server.request)
+        store.connect(self.server.request)
 
     async def handle(self, message_json: str) -> str | None:
         return await self.server.handle_async(message_json)

@@ -1,5 +1,6 @@
-"""dist/registry.json: every tool package with its wheel and its tools, so a page can list tools
-before any worker boots.
+"""dist/registry.json: every tool package with its wheel, its tools and what it may reach
+(`permissions`: network origins, its store, deadline and memory), so a page can list tools and ask
+the user before any worker boots.
 
 The tools are read by importing the wheels themselves (pure-Python wheels import from the zip) in
 a child CPython, with the dist's own `cloche` wheel first on its path: what the registry says is
@@ -13,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from cloche.permissions import from_json
 
 from ._files import sha256_file
 
@@ -38,6 +41,7 @@ for wheel in wheels:
             "version": package.version,
             "namespace": package.namespace,
             "tools": [tool.to_mcp() for tool in package.tools],
+            "permissions": package.permissions.to_json(),
         })
 print(json.dumps(out))
 """
@@ -79,10 +83,14 @@ def registry(wheels: list[Path]) -> dict[str, Any]:
                 "wheel": wheel.name,
                 "sha256": sha256_file(wheel),
                 "namespaces": [],
+                "permissions": entry["permissions"],
                 "tools": [],
             },
         )
         package["namespaces"].append(entry["namespace"])
+        # A distribution with several entry points asks for what any of them asks for.
+        united = from_json(package["permissions"]) | from_json(entry["permissions"])
+        package["permissions"] = united.to_json()
         for tool in entry["tools"]:
             if tool["name"] in owners:
                 raise RegistryError(

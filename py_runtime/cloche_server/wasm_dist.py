@@ -64,6 +64,7 @@ def copy_wasm(root: Path, out: _Output) -> list[dict[str, Any]]:
                     "deadlineMs": manifest.limits.deadline_ms,
                     "outputBytes": manifest.limits.output_bytes,
                 },
+                "permissions": manifest.permissions.to_json(),
                 "tools": manifest.to_mcp_tools(),
             }
         )

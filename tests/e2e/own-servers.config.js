@@ -1,15 +1,16 @@
-// python-package-sources.spec.js on its own: it starts its own `cloche serve` (8776) and fake PyPI
-// (8777), so this config starts no web server and leaves the default suite's ports alone.
-//   node node_modules/@playwright/test/cli.js test -c tests/e2e/package-sources.config.js
+// The specs that start servers of their own (python-package-sources 8776-8777, tool-dependencies
+// 8778, permissions 8791-8793), on their own: this config starts no web server and leaves the
+// default suite's ports alone.
+//   node node_modules/@playwright/test/cli.js test -c tests/e2e/own-servers.config.js [spec]
 import { defineConfig } from "@playwright/test";
 import base from "../../playwright.config.js";
 
 export default defineConfig({
   ...base,
   testDir: ".",
-  testMatch: "python-package-sources.spec.js",
+  testMatch: ["python-package-sources.spec.js", "tool-dependencies.spec.js", "permissions.spec.js"],
   globalSetup: undefined,
   webServer: undefined,
-  outputDir: "../../test-output/e2e-package-sources",
+  outputDir: "../../test-output/e2e-own-servers",
   reporter: [["list"]],
 });

@@ -3,7 +3,7 @@
 // pure wheels from PyPI, all through the server's /packages routes on the page's own origin, each
 // checked against its sha256 by the server and again by the page before the worker sees it.
 // The spec starts its own server (8776) and fake PyPI (8777): run it with
-// `-c tests/e2e/package-sources.config.js`, or in the default suite.
+// `-c tests/e2e/own-servers.config.js`, or in the default suite.
 import { test, expect } from "@playwright/test";
 import { spawn, execFileSync } from "node:child_process";
 import { appendFileSync, mkdtempSync, rmSync } from "node:fs";

@@ -139,6 +139,25 @@ test("manifest problems name their fields", () => {
       .every((field) => error.problems.some((p) => p.startsWith(field))));
 });
 
+test("a manifest may say it gets no network or storage, and nothing more, as in the Python check", async () => {
+  const manifest = JSON.parse(await readFile(fileURLToPath(toolURL("hash")), "utf8"));
+  assert.equal(parseManifest({ ...manifest, permissions: { network: [], storage: false } }).name, "hash");
+  const problems = (/** @type {any} */ permissions) => {
+    try {
+      parseManifest({ ...manifest, permissions });
+      return [];
+    } catch (error) {
+      return /** @type {ManifestError} */ (error).problems;
+    }
+  };
+  assert.deepEqual(problems({ network: ["https://*"], storage: true, files: 1 }), [
+    "permissions.files is not a known field (network, storage)",
+    "permissions.network must be empty: WASI preview 1 modules get no network or storage; components will get wasi:http grants",
+    "permissions.storage must be false: WASI preview 1 modules get no network or storage; components will get wasi:http grants",
+  ]);
+  assert.deepEqual(problems("all"), ["permissions must be an object"]);
+});
+
 test("manifests accept contentEncoding base64 and a contentMediaType on strings, and nothing else", async () => {
   const manifest = JSON.parse(await readFile(fileURLToPath(toolURL("hash")), "utf8"));
   assert.deepEqual(manifest.tools.map((t) => t.inputSchema.properties.base64.contentEncoding), ["base64", "base64", "base64"]);

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from _tool_support import make_wheel
 
-from cloche import discover
+from cloche import Permissions, discover
 from cloche.discovery import tools_of
 
 TOOLS = '''
@@ -112,3 +112,89 @@ def test_module_all_limits_the_tools() -> None:
     module.b = tool(lambda: 2, name="b")  # type: ignore[attr-defined]
     module.__all__ = ["b"]  # type: ignore[attr-defined]
     assert [t.name for t in tools_of(module)] == ["b"]
+
+
+DECLARING = """
+from cloche import permissions, tool
+
+__all__ = ["fetch_it"]
+PERMISSIONS = permissions(network=["https://api.example.org"], deadline_ms=20_000)
+_MORE = permissions(memory_bytes=64 * 2**20)
+
+@tool(network=["https://*.example.net"], storage=True)
+def fetch_it(url: str) -> str:
+    return url
+
+@tool
+def plain(text: str) -> str:
+    return text
+"""
+
+
+def test_a_package_asks_for_its_modules_declarations_and_its_tools(
+    tmp_path: Path, on_path: list[str]
+) -> None:
+    wheel = install(
+        tmp_path,
+        on_path,
+        "demo-declaring",
+        modules={"demo_declaring.py": DECLARING},
+        entry_points={"whole": "demo_declaring", "one": "demo_declaring:plain"},
+    )
+    found = discover(path=[wheel])
+    assert found.problems == []
+    packages = {package.namespace: package for package in found.packages}
+    # __all__ picks the tools; module-level declarations count whatever their names.
+    assert [t.name for t in packages["whole"].tools] == ["whole.fetch_it"]
+    assert packages["whole"].permissions == Permissions(
+        ("https://api.example.org", "https://*.example.net"), True, 20_000, 64 * 2**20
+    )
+    # A tool entry point has no module of its own: only the tool's declaration counts.
+    assert packages["one"].permissions == Permissions()
+
+
+def test_a_package_that_declares_nothing_asks_for_nothing(
+    tmp_path: Path, on_path: list[str]
+) -> None:
+    wheel = install(
+        tmp_path,
+        on_path,
+        "demo-quiet",
+        modules={"demo_quiet.py": TOOLS},
+        entry_points={"quiet": "demo_quiet"},
+    )
+    [package] = discover(path=[wheel]).packages
+    assert package.permissions == Permissions()
+
+
+def test_an_invalid_declaration_is_a_problem_and_the_other_packages_load(
+    tmp_path: Path, on_path: list[str]
+) -> None:
+    bad_module = "from cloche import permissions\nP = permissions(network=['https://x.test/api'])\n"
+    bad_tool = (
+        "from cloche import tool\n\n"
+        "@tool(storage='yes')\n"
+        "def keep(text: str) -> str:\n"
+        "    return text\n"
+    )
+    wheel = install(
+        tmp_path,
+        on_path,
+        "demo-invalid",
+        modules={
+            "demo_bad_module.py": bad_module,
+            "demo_bad_tool.py": bad_tool,
+            "demo_ok.py": TOOLS,
+        },
+        entry_points={"module": "demo_bad_module", "tool": "demo_bad_tool", "ok": "demo_ok"},
+    )
+    found = discover(path=[wheel])
+    assert [p.namespace for p in found.packages] == ["ok"]
+    assert sorted(map(str, found.problems)) == [
+        "demo-invalid: entry point 'module': DeclarationError: network entry "
+        "'https://x.test/api' is not an origin (no path, query or user part): "
+        "write an origin pattern: scheme://host[:port] with scheme http or https, where host "
+        "may be *.example.org (its subdomains) or * (any host), e.g. https://api.example.org",
+        "demo-invalid: entry point 'tool': DeclarationError: tool keep: "
+        "storage must be True or False, got 'yes'",
+    ]

@@ -41,6 +41,7 @@ def test_registry_lists_each_tool_package_with_wheel_sha256_and_tool_schemas(
                 "wheel": wheel.name,
                 "sha256": sha256_file(wheel),
                 "namespaces": ["chars"],
+                "permissions": {"network": [], "storage": False},
                 "tools": [
                     {
                         "name": "chars.count",
@@ -66,6 +67,51 @@ def test_registry_lists_each_tool_package_with_wheel_sha256_and_tool_schemas(
     }
 
 
+NETWORKED = '''
+from cloche import permissions, tool
+
+PERMISSIONS = permissions(network=["https://api.example.org"], deadline_ms=20_000)
+
+@tool(network=["https://*.example.net", "https://api.example.org"])
+def look(text: str) -> str:
+    """Look something up."""
+    return text
+'''
+KEEPING = '''
+from cloche import tool
+
+@tool(storage=True)
+def keep(text: str) -> str:
+    """Keep something."""
+    return text
+'''
+
+
+def test_permissions_are_the_union_over_a_packages_entry_points_and_their_tools(
+    tmp_path: Path,
+) -> None:
+    wheel = make_wheel(
+        tmp_path,
+        "demo-net",
+        {"demo_net.py": NETWORKED, "demo_keep.py": KEEPING},
+        {"net": "demo_net", "keep": "demo_keep:keep"},
+    )
+    [package] = registry([wheel])["packages"]
+    assert sorted(package["namespaces"]) == ["keep", "net"]
+    assert package["permissions"] == {
+        "network": ["https://api.example.org", "https://*.example.net"],
+        "storage": True,
+        "deadlineMs": 20_000,
+    }
+
+
+def test_an_invalid_declaration_fails_the_registry_naming_it(tmp_path: Path) -> None:
+    source = "from cloche import permissions\nP = permissions(network=['ftp://x.org'])\n"
+    wheel = make_wheel(tmp_path, "demo-ftp", {"demo_ftp.py": source}, {"ftp": "demo_ftp"})
+    with pytest.raises(RegistryError, match=r"DeclarationError: network entry 'ftp://x\.org'"):
+        registry([wheel])
+
+
 def test_a_wheel_whose_tools_fail_to_import_fails_the_registry(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path, "demo-bad", {"demo_bad.py": "import nowhere"}, {"bad": "demo_bad"})
     with pytest.raises(RegistryError, match="No module named 'nowhere'"):
@@ -88,9 +134,20 @@ def test_the_built_dist_registry_lists_the_first_party_tools() -> None:
     assert {"json.format", "csv.summary", "date.add", "date.diff", "date.info"} <= tools
     lock = json.loads((DIST / "pyodide-lock.json").read_text())["packages"]
     for package in document["packages"]:
+        assert package["permissions"]["storage"] is False
         assert sha256_file(DIST / package["wheel"]) == package["sha256"]
         assert lock[package["name"]]["file_name"] == package["wheel"]
         assert lock[package["name"]]["depends"] == ["cloche"]
+    network = {p["name"]: p["permissions"]["network"] for p in document["packages"]}
+    assert network["cloche-tools-web"] == ["https://*", "http://*"]
+    assert network["cloche-tools-text"] == []
+    for package in document["wasmPackages"]:
+        assert package["permissions"] == {
+            "network": [],
+            "storage": False,
+            "deadlineMs": package["limits"]["deadlineMs"],
+            "memoryBytes": package["limits"]["memoryBytes"],
+        }
 
 
 def test_boot_flags_mark_on_demand_packages_of_either_runtime() -> None:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, TypedDict
 
 import pytest
 
-from cloche import Context, Field, McpServer, Tool, tool
+from cloche import Context, DeclarationError, Field, McpServer, Permissions, Tool, tool
 
 
 @tool
@@ -277,3 +277,35 @@ def test_an_invalid_deadline_fails_at_decoration_naming_the_tool(deadline: Any) 
         match=r"tool slow: deadline_ms must be a whole number of milliseconds from 1 to 600000",
     ):
         tool(deadline_ms=deadline)(slow)
+
+
+def test_a_tool_declares_network_and_storage_for_its_package() -> None:
+    @tool(network=["https://API.example.org", "https://*.example.net"], storage=True)
+    def look(q: str) -> str:
+        return q
+
+    assert look.permissions == Permissions(
+        ("https://api.example.org", "https://*.example.net"), True
+    )
+    assert look.renamed("pkg.look").permissions == look.permissions
+    assert greet.permissions == Permissions()
+    # What the user is asked is the package's, in registry.json: tools/list does not change.
+    assert look.to_mcp() == tool(look.fn).to_mcp()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "problem"),
+    [
+        ({"network": ["https://example.org/api"]}, "not an origin"),
+        ({"network": "https://example.org"}, "must be a list of origin patterns"),
+        ({"storage": "yes"}, "storage must be True or False"),
+    ],
+)
+def test_an_invalid_declaration_fails_at_decoration_naming_the_tool(
+    kwargs: dict[str, Any], problem: str
+) -> None:
+    def look() -> None:
+        pass
+
+    with pytest.raises(DeclarationError, match=rf"^tool look: .*{problem}"):
+        tool(**kwargs)(look)

@@ -37,3 +37,15 @@ def test_the_registry_gains_the_wasm_packages_and_refuses_a_tool_offered_twice()
     clash = {"name": "hash", "runtime": "wasm", "tools": [{"name": "hash.sha256"}]}
     with pytest.raises(WasmDistError, match=r"hash\.sha256 is in both p and the WASM package hash"):
         with_wasm_packages(registry, [clash])
+
+
+def test_each_entry_says_what_its_package_may_reach_nothing_beyond_its_limits(
+    tmp_path: Path,
+) -> None:
+    for entry in copy_wasm(ROOT, Recorder(tmp_path)):
+        assert entry["permissions"] == {
+            "network": [],
+            "storage": False,
+            "deadlineMs": entry["limits"]["deadlineMs"],
+            "memoryBytes": entry["limits"]["memoryBytes"],
+        }

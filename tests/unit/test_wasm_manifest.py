@@ -145,3 +145,41 @@ def test_a_base64_string_with_a_media_type_is_accepted_even_nested() -> None:
 def test_content_keywords_are_only_base64_on_strings(keywords: Any, problem: str) -> None:
     problems = problems_of(_file_property(**keywords))
     assert any(p.startswith(problem) for p in problems), problems
+
+
+def test_permissions_may_say_what_a_module_gets_which_is_nothing() -> None:
+    data = copy.deepcopy(VALID)
+    data["permissions"] = {"network": [], "storage": False}
+    manifest = parse_manifest(data)
+    # What registry.json shows: no network, no store, and the limits.
+    assert manifest.permissions.to_json() == {
+        "network": [],
+        "storage": False,
+        "deadlineMs": 100,
+        "memoryBytes": 1 << 20,
+    }
+    del data["permissions"]
+    assert parse_manifest(data).permissions == manifest.permissions
+
+
+@pytest.mark.parametrize(
+    ("permissions", "problem"),
+    [
+        (
+            {"network": ["https://api.example.org"]},
+            "permissions.network must be empty: WASI preview 1 modules get no network or "
+            "storage; components will get wasi:http grants",
+        ),
+        (
+            {"storage": True},
+            "permissions.storage must be false: WASI preview 1 modules get no network or "
+            "storage; components will get wasi:http grants",
+        ),
+        ({"network": "https://x.test"}, "permissions.network must be an array"),
+        ({"storage": "no"}, "permissions.storage must be true or false"),
+        ({"files": True}, "permissions.files is not a known field (network, storage)"),
+        (["network"], "permissions must be an object"),
+    ],
+)
+def test_a_module_cannot_be_granted_network_or_storage(permissions: Any, problem: str) -> None:
+    assert problem in problems_of(lambda d: d.update(permissions=permissions))

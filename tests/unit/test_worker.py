@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from _tool_support import make_wheel
 
-from cloche import packages
+from cloche import http, packages, store
 from cloche._jsonrpc import RpcError
 from cloche.worker import PythonWorker, canonical_name
 
@@ -45,8 +45,11 @@ class Harness:
         self.sent: list[dict[str, Any]] = []
         self.installed: list[list[str]] = []
         self.wheel_dir = tmp_path / "wheels"
-        # The worker connects itself to `cloche.packages`; undone after the test.
+        # The worker connects itself to `cloche.packages`, `.http` and `.store`; undone after.
         monkeypatch.setattr(packages, "_install_from_host", None)
+        monkeypatch.setattr(http, "_request", None)
+        monkeypatch.setattr(store, "_request", None)
+        monkeypatch.setattr(store, "_local", {})
         self.worker = PythonWorker(
             lambda text: self.sent.append(json.loads(text)), self.install, self.wheel_dir
         )
@@ -183,14 +186,18 @@ def test_tool_code_cannot_install_from_a_url_or_an_index(monkeypatch: pytest.Mon
     assert len(calls) == 1
 
 
-async def _answer_wheels(harness: Harness, answer: dict[str, Any]) -> dict[str, Any]:
-    """Wait for the worker's cloche/wheels request and answer it as the host would."""
+async def _answer_wheels(
+    harness: Harness, answer: dict[str, Any], method: str = "cloche/wheels"
+) -> dict[str, Any]:
+    """Wait for the worker's request (cloche/wheels unless told) and answer it as the host
+    would."""
     for _ in range(1000):
-        asked = [m for m in harness.sent if m.get("method") == "cloche/wheels"]
+        asked = [m for m in harness.sent if m.get("method") == method]
         if asked:
             break
         await asyncio.sleep(0)
     [request] = asked
+    harness.sent.remove(request)
     await harness.worker.handle(json.dumps({"jsonrpc": "2.0", "id": request["id"], **answer}))
     return request
 
@@ -245,3 +252,92 @@ def test_python_run_installs_what_its_code_imports_before_it_runs(harness: Harne
 
 def test_the_host_can_ask_how_many_calls_still_run(harness: Harness) -> None:
     assert harness.request("cloche/running", {})["result"] == {"calls": 0}
+
+
+def test_tool_code_fetches_and_keeps_values_through_the_host(harness: Harness) -> None:
+    answer = {
+        "status": 200,
+        "statusText": "OK",
+        "url": "https://api.example.org/",
+        "headers": [["content-type", "text/plain"]],
+        "body": base64.b64encode(b"hello").decode(),
+    }
+
+    async def scenario() -> tuple[Any, ...]:
+        fetching = asyncio.ensure_future(http.fetch("https://api.example.org/"))
+        fetch_request = await _answer_wheels(harness, {"result": answer}, "cloche/fetch")
+        response = await fetching
+        keeping = asyncio.ensure_future(store.set("greeting", {"text": "hi"}))
+        set_request = await _answer_wheels(harness, {"result": {}}, "cloche/store")
+        await keeping
+        reading = asyncio.ensure_future(store.get("greeting"))
+        await _answer_wheels(
+            harness, {"result": {"found": True, "value": {"text": "hi"}}}, "cloche/store"
+        )
+        return fetch_request, response, set_request, await reading
+
+    fetch_request, response, set_request, value = asyncio.run(scenario())
+    assert fetch_request["params"] == {
+        "url": "https://api.example.org/",
+        "method": "GET",
+        "headers": [],
+        "body": None,
+    }
+    assert (response.status, response.text()) == (200, "hello")
+    assert set_request["params"] == {"op": "set", "key": "greeting", "value": {"text": "hi"}}
+    assert value == {"text": "hi"}
+
+
+def test_a_refused_fetch_reaches_the_tool_code_as_the_host_put_it(harness: Harness) -> None:
+    refusal = {"code": -32603, "message": "demo 1.0 declared no network access, so it has none"}
+
+    async def scenario() -> None:
+        fetching = asyncio.ensure_future(http.fetch("https://api.example.org/"))
+        await _answer_wheels(harness, {"error": refusal}, "cloche/fetch")
+        await fetching
+
+    with pytest.raises(http.FetchError, match=r"^refused: demo 1\.0 declared no network access"):
+        asyncio.run(scenario())
+
+
+def test_pyfetch_goes_through_the_host_and_sync_urls_are_refused_clearly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+    import types
+    import urllib.error
+    import urllib.request
+
+    from cloche import _pyfetch
+    from cloche.worker import route_network_through_host
+
+    class PyodideStatusError(OSError):
+        def __init__(self, status: int, status_text: str, url: str) -> None:
+            super().__init__(status, status_text, url)
+
+    fake = types.ModuleType("pyodide.http")
+    fake.HttpStatusError = PyodideStatusError  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "pyodide", types.ModuleType("pyodide"))
+    monkeypatch.setitem(sys.modules, "pyodide.http", fake)
+    sys.modules["pyodide"].http = fake  # type: ignore[attr-defined]
+    monkeypatch.setattr(urllib.request, "urlopen", urllib.request.urlopen)
+    monkeypatch.setattr(_pyfetch.FetchResponse, "status_error", _pyfetch.HttpStatusError)
+    route_network_through_host()
+
+    assert fake.pyfetch is _pyfetch.pyfetch  # type: ignore[attr-defined]
+    for refused, name in (
+        (lambda: urllib.request.urlopen("https://example.org/"), "urllib.request.urlopen"),
+        (lambda: fake.open_url("https://example.org/"), "pyodide.http.open_url"),  # type: ignore[attr-defined]
+    ):
+        with pytest.raises(urllib.error.URLError) as caught:
+            refused()
+        assert f"{name} cannot reach the network in a Cloche worker" in str(caught.value)
+        assert "await cloche.http.fetch(url)" in str(caught.value)
+
+    async def host(method: str, params: dict[str, Any]) -> Any:
+        return {"status": 503, "statusText": "Busy", "url": params["url"], "headers": []}
+
+    monkeypatch.setattr(http, "_request", host)
+    response = asyncio.run(fake.pyfetch("https://example.org/"))  # type: ignore[attr-defined]
+    with pytest.raises(PyodideStatusError):
+        response.raise_for_status()

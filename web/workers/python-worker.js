@@ -28,6 +28,8 @@ self.addEventListener("message", async (/** @type {MessageEvent} */ event) => {
     lockDown(self);
     closeLoaders(pyodide);
     pyodide.pyimport("cloche.worker").refuse_remote_installs();
+    // Tool code's pyfetch goes to the host, which fetches only what the user granted.
+    pyodide.pyimport("cloche.worker").route_network_through_host();
     // The only Python object the worker holds; nothing but strings leaves this module.
     const runtime = pyodide.pyimport("cloche.worker").PythonWorker(
       (/** @type {string} */ text) => port.postMessage(text));

@@ -16,7 +16,8 @@ const LIMITS = {
   outputBytes: [2 ** 20, 1, 64 * 2 ** 20],
 };
 const TOP_FIELDS = new Set(["manifestVersion", "name", "version", "description", "module",
-  "sha256", "limits", "tools", "scratchDir"]);
+  "sha256", "limits", "tools", "scratchDir", "permissions"]);
+const NO_GRANTS = "WASI preview 1 modules get no network or storage; components will get wasi:http grants";
 const TOOL_FIELDS = new Set(["name", "title", "description", "inputSchema", "outputSchema",
   "annotations"]);
 
@@ -151,6 +152,7 @@ export function parseManifest(data, source = "manifest") {
       }
     }
   }
+  checkPermissions(data.permissions, problems);
   const tools = Array.isArray(data.tools) ? data.tools : [];
   if (!Array.isArray(data.tools) || tools.length === 0) {
     problems.push("tools must be a non-empty array");
@@ -208,4 +210,26 @@ export function mcpTools(manifest) {
     entry._meta = { "cloche/runtime": "wasm", "cloche/deadlineMs": manifest.limits.deadlineMs };
     return entry;
   });
+}
+
+/**
+ * A module's optional `permissions` (the same rule as py_runtime/cloche/wasm_manifest.py): it may
+ * say what it gets, which is nothing.
+ * @param {unknown} data
+ * @param {string[]} problems
+ */
+function checkPermissions(data, problems) {
+  if (data === undefined) return;
+  if (!isObject(data)) {
+    problems.push("permissions must be an object");
+    return;
+  }
+  for (const key of Object.keys(data).filter((k) => k !== "network" && k !== "storage").sort()) {
+    problems.push(`permissions.${key} is not a known field (network, storage)`);
+  }
+  const { network = [], storage = false } = /** @type {any} */ (data);
+  if (!Array.isArray(network)) problems.push("permissions.network must be an array");
+  else if (network.length) problems.push(`permissions.network must be empty: ${NO_GRANTS}`);
+  if (typeof storage !== "boolean") problems.push("permissions.storage must be true or false");
+  else if (storage) problems.push(`permissions.storage must be false: ${NO_GRANTS}`);
 }
