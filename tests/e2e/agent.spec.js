@@ -121,6 +121,32 @@ test("a tool that declares no annotations asks first, and a denial is told to th
   expect(told).toMatch(/denied/i);
 });
 
+test("the approval prompt shows what the tool's package may reach; the permission question follows, and this server's closed proxy is named", async ({ page }) => {
+  // web.fetch is on demand: installed earlier on this browser, never answered for.
+  await page.addInitScript(() => localStorage.setItem("cloche.packages", JSON.stringify({ added: ["cloche-tools-web"], removed: [] })));
+  await openAgent(page);
+  await expect(page.locator("#tool-list")).toContainText("web.fetch");
+  await scriptModel([
+    { tool_calls: [{ name: "web_fetch", arguments: { url: "https://example.org/" } }] },
+    { text: "The page could not be read." },
+  ]);
+  await sendMessage(page, "What does example.org say?");
+  const card = toolCard(page, 0);
+  const approval = card.getByRole("group", { name: "Approve web.fetch?" });
+  await expect(approval).toContainText("Its package cloche-tools-web 0.1.0 asks for:");
+  await expect(approval.getByRole("list", { name: "What cloche-tools-web may reach" }))
+    .toHaveText(/Network: any site over https, any site over http\s*Asks on first use/);
+  await page.screenshot({ path: `${SHOTS}/agent-approval-permissions.png` });
+  await card.getByRole("button", { name: "Allow once" }).click();
+  const question = page.getByRole("dialog");
+  await expect(question).toContainText("Allow cloche-tools-web 0.1.0 to reach beyond its sandbox?");
+  await question.getByRole("button", { name: "Allow", exact: true }).click();
+  // This server's operator opened its fetch proxy to nothing: the call fails and says so.
+  await expect(card).toHaveAttribute("data-status", "error", { timeout: 60_000 });
+  await expect(card).toContainText("fetch proxy is off: its operator allows no origins");
+  await expect(page.locator(".message.assistant").last()).toContainText("The page could not be read.");
+});
+
 test("a conversation, its system prompt and its title survive a reload; switch and delete", async ({ page }) => {
   await openAgent(page, { waitForPython: false });
   await scriptModel([{ text: "Remembered: the colour is teal." }, { text: "A second answer." }]);

@@ -192,6 +192,12 @@ test("two packages with different grants run in different workers and cannot rea
   await expect(page.locator("#python-status")).toHaveAttribute("data-state", "ready", { timeout: 90_000 });
   expect(await call(page, "notes.read", { key: "k" })).toMatchObject({ value: { found: true, value: "notes' own" } });
   expect(await call(page, "net.read", { key: "k" })).toMatchObject({ value: { found: true, value: "net's secret" } });
+  // Clear store, under Permissions, empties one package's store and no other.
+  const notes = page.locator('#permissions [data-package="cloche-notes-tools"]');
+  await notes.scrollIntoViewIfNeeded();
+  await notes.getByRole("button", { name: "Clear the store of cloche-notes-tools" }).click();
+  await expect.poll(async () => (await call(page, "notes.read", { key: "k" })).value?.found).toBe(false);
+  expect(await call(page, "net.read", { key: "k" })).toMatchObject({ value: { found: true, value: "net's secret" } });
   expect(await hits(A)).toEqual({});
 });
 

@@ -39,6 +39,7 @@ const CASES = [
     target: () => `${APP}/v1/models` },
   { case: "relay_chat", judge: "completed", what: "POST /v1/chat/completions on the app's relay (the operator's key)",
     target: () => `${APP}/v1/chat/completions` },
+  { case: "proxy_direct", judge: "outside", what: "POST to the app's fetch proxy (open to the other origin) with a grant of its own" },
   { case: "nested_worker", judge: "completed", what: "a nested Worker from a blob: URL" },
   { case: "indexeddb", judge: "storage", what: "a marker written to IndexedDB, read by the page" },
   { case: "cache_storage", judge: "storage", what: "a marker written to Cache Storage, read by the page" },
@@ -107,13 +108,23 @@ test.beforeAll(async ({ browser }) => {
   }, { source, wheel });
 
   // Cloche: its own Python worker, as the page starts it, the hostile package installed through
-  // cloche/install like any other.
+  // cloche/install like any other, and the host answering for the network and stores as the page
+  // does (through the server's proxy, which its operator opened to the other origin), for the
+  // packages the user granted: the hostile one has no grant.
   pages.locked = await browser.newPage();
   await listen(pages.locked);
   await pages.locked.evaluate(async (wheel) => {
     const { WorkerHost } = await import("/app/worker-host.js");
     const { moduleWorkerSpawner } = await import("/app/worker-spawn.js");
-    const host = new WorkerHost({ spawn: moduleWorkerSpawner() });
+    const { loadRegistry } = await import("/app/tool-workers.js");
+    const { Grants } = await import("/app/permissions.js");
+    const { PackageStore } = await import("/app/package-store.js");
+    const { pageServices } = await import("/app/package-services.js");
+    const base = new URL("/", location.href);
+    const registry = await loadRegistry(new URL("registry.json", base));
+    const services = pageServices({ registry: () => registry, baseURL: base, grants: new Grants(localStorage),
+      store: new PackageStore() });
+    const host = new WorkerHost({ spawn: moduleWorkerSpawner(), services });
     await host.addWorker({ name: "python-tools", url: new URL("/workers/python-worker.js", location.href),
       interruptible: true, options: { packages: ["cloche-tools-text"] } });
     // Another worker, whose tools must keep answering whatever the hostile one tries.

@@ -29,7 +29,9 @@ export default defineConfig({
   },
   webServer: [
     {
-      command: `.venv/bin/cloche serve --port ${APP_PORT} --log-level warning${DIST ? ` --dist ${DIST}` : ""}`,
+      // The fetch proxy carries requests to the other origin: only the host's checks stop tool code.
+      command: `.venv/bin/cloche serve --port ${APP_PORT} --log-level warning${DIST ? ` --dist ${DIST}` : ""} ` +
+        `--fetch-allow http://127.0.0.1:${OUTSIDE_PORT}`,
       url: `http://127.0.0.1:${APP_PORT}/healthz`,
       cwd: "../..",
       reuseExistingServer: false,

@@ -151,6 +151,10 @@ def test_a_package_asks_for_its_modules_declarations_and_its_tools(
     )
     # A tool entry point has no module of its own: only the tool's declaration counts.
     assert packages["one"].permissions == Permissions()
+    # The package's deadline is its tools' unless they declare their own; tools/list says so.
+    assert packages["whole"].tools[0].deadline_ms == 20_000
+    assert packages["whole"].tools[0].to_mcp()["_meta"] == {"cloche/deadlineMs": 20_000}
+    assert packages["one"].tools[0].deadline_ms is None
 
 
 def test_a_package_that_declares_nothing_asks_for_nothing(

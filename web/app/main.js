@@ -2,13 +2,13 @@
 // and render the app whenever its state changes (at most once a frame).
 import { WorkerHost } from "./worker-host.js";
 import { moduleWorkerSpawner, DEFAULT_BOOT_TIMEOUT_MS } from "./worker-spawn.js";
-import { loadRegistry, packageOfWorker } from "./tool-workers.js";
+import { loadRegistry } from "./tool-workers.js";
 import { wheelsAsked } from "./wheel-source.js";
 import { ConversationStore } from "./conversations.js";
 import { AppController, TOKEN_KEY } from "./app-controller.js";
 import { Grants } from "./permissions.js";
 import { PackageStore } from "./package-store.js";
-import { packageServices, proxyThrough } from "./package-services.js";
+import { pageServices } from "./package-services.js";
 import { errorText } from "./error-text.js";
 import { html, render } from "./ui/html.js";
 import { App } from "./ui/app-view.js";
@@ -34,11 +34,8 @@ const host = new WorkerHost({
   // server's /packages routes (Pyodide's packages, PyPI if allowed); every file checked.
   wheels: (params) => wheelsAsked(params, { baseURL: base }),
   // A package's network and store, for the package of the worker that asks, as the user granted.
-  services: packageServices({
-    packageOfWorker: (worker) => (controller?.state.registry ? packageOfWorker(controller.state.registry, worker) : null),
-    grants, store: packageStore,
-    proxy: proxyThrough({ baseURL: base, token: () => sessionStorage.getItem(TOKEN_KEY) || "" }),
-  }),
+  services: pageServices({ registry: () => controller?.state.registry ?? null, baseURL: base, grants,
+    store: packageStore, token: () => sessionStorage.getItem(TOKEN_KEY) || "" }),
 });
 controller = new AppController({
   host, conversations: new ConversationStore(), baseURL: base,

@@ -5,6 +5,7 @@
 // names the package itself (docs/security.md, "Permissions"). No DOM here.
 import { allows, permissionsOf } from "./permissions.js";
 import { MAX_KEY_LENGTH } from "./package-store.js";
+import { packageOfWorker } from "./tool-workers.js";
 
 export const FETCH_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 const MAX_URL_LENGTH = 8192;
@@ -88,6 +89,24 @@ export function packageServices({ packageOfWorker, grants, store, proxy }) {
       return {};
     },
   };
+}
+
+/**
+ * The services as the page sets them up (web/app/main.js): the asking worker's package from the
+ * registry the page loaded, the network through this server's proxy.
+ * @param {{registry: () => import("./tool-workers.js").Registry | null, baseURL: URL,
+ *          grants: import("./permissions.js").Grants,
+ *          store: Pick<import("./package-store.js").PackageStore, "get" | "set" | "delete" | "keys">,
+ *          token?: () => string}} parts
+ */
+export function pageServices({ registry, baseURL, grants, store, token }) {
+  return packageServices({
+    packageOfWorker: (worker) => {
+      const loaded = registry();
+      return loaded ? packageOfWorker(loaded, worker) : null;
+    },
+    grants, store, proxy: proxyThrough({ baseURL, token }),
+  });
 }
 
 /**

@@ -14,7 +14,8 @@
 // No DOM here; `scope` is the worker's global object (a plain object in node tests).
 
 export const WHY = "Cloche tools run without network, storage or access to the page " +
-  "(see docs/security.md); ask the host for what you need through your tool's arguments";
+  "(see docs/security.md); a package that needs the network or a store declares it, and uses " +
+  "cloche.http.fetch or cloche.store once the user allowed it (docs/python-tools.md, \"Permissions\")";
 
 /** Globals whose every use is a way out: functions and constructors. */
 export const CLOSED_GLOBALS = [
