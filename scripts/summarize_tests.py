@@ -65,7 +65,7 @@ def main(out: Path) -> int:
             f"  security: {len(cases)} resource cases, {twins} twins under the limit succeeded, "
             f"{contained} attempts contained"
         )
-    # integrity.json, integrity-messages.json and integrity-permissions.json (one per spec) make one line.
+    # integrity*.json (one per spec: state, messages, permissions) make one line.
     integrity = sorted((out / "security").glob("integrity*.json"))
     if integrity:
         cases = [case for path in integrity for case in json.loads(path.read_text())]
