@@ -357,6 +357,18 @@ export function initialValues(fields) {
   return values;
 }
 
+/**
+ * The form's values for these arguments (a demo's prefilled ones); fields they leave out start as
+ * `initialValues` starts them.
+ * @param {ObjectField | Field[]} fields
+ * @param {Record<string, unknown>} args
+ * @returns {Record<string, any>}
+ */
+export function valuesFromArguments(fields, args) {
+  const list = Array.isArray(fields) ? fields : fields.fields;
+  return /** @type {Record<string, any>} */ (toRaw(/** @type {Field} */ ({ kind: "object", fields: list }), args));
+}
+
 /** @param {Field} field */
 function initialValue(field) {
   if (field.default !== undefined && field.default !== null) return toRaw(field, field.default);

@@ -2,15 +2,16 @@
 // field by its kind, the description as help, a message beside each value that would be refused,
 // and Run (or Stop while it runs).
 import { html, Component } from "./html.js";
-import { formFields, initialValues, toArguments, fieldId } from "../schema-form.js";
+import { formFields, initialValues, toArguments, fieldId, valuesFromArguments } from "../schema-form.js";
 import { readChosenFile } from "./read-file.js";
 import { sizeProblem, describeAttachment, newAttachmentId } from "../attachments.js";
 
 /**
  * @typedef {import("../schema-form.js").Field} Field
- * @typedef {{tool: {name: string, inputSchema: any}, running: boolean,
+ * @typedef {{tool: {name: string, inputSchema: any}, running: boolean, initial?: Record<string, unknown>,
  *            onRun: (args: object, files: import("../attachments.js").Attachment[]) => void,
  *            onStop: () => void}} ToolFormProps
+ *   initial: arguments to start the form with (a documentation demo's)
  * @typedef {{values: any, errors: Record<string, string>}} ToolFormState
  */
 
@@ -54,7 +55,8 @@ export class ToolForm extends Component {
     super(props);
     this.root = formFields(props.tool.inputSchema ?? { type: "object" });
     /** @type {ToolFormState} */
-    this.state = { values: initialValues(this.root), errors: {} };
+    this.state = { values: props.initial ? valuesFromArguments(this.root, props.initial) : initialValues(this.root),
+      errors: {} };
   }
 
   /** @type {Map<string, import("../attachments.js").Attachment>} the files chosen in this form, by id */

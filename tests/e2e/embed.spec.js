@@ -1,0 +1,109 @@
+// Live demos on a documentation page served by a plain static server (Python's http.server on
+// 127.0.0.1:8795: no COOP/COEP, no CSP, no backend), with the dist copied beside the pages as
+// `cloche/`: the pages in tests/e2e/support/docs-site load `cloche/embed/embed.js` and use
+// <cloche-tool> and <cloche-python>.
+import { test, expect } from "@playwright/test";
+import { spawn } from "node:child_process";
+import { cpSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
+import { resolve } from "node:path";
+
+const PORT = 8795;
+const SITE = `http://127.0.0.1:${PORT}`;
+const ROOT = "test-output/static-site";
+const SHOTS = "test-output/screenshots";
+
+/** @type {import("node:child_process").ChildProcess | undefined} */
+let server;
+
+test.beforeAll(async () => {
+  rmSync(ROOT, { recursive: true, force: true });
+  mkdirSync(ROOT, { recursive: true });
+  cpSync("tests/e2e/support/docs-site", `${ROOT}/site`, { recursive: true });
+  symlinkSync(resolve("dist"), `${ROOT}/cloche`);
+  server = spawn(".venv/bin/python", ["-m", "http.server", String(PORT), "--bind", "127.0.0.1", "--directory", ROOT],
+    { stdio: "ignore" });
+  for (let i = 0; i < 100; i++) {
+    if (await fetch(`${SITE}/site/index.html`).then((r) => r.ok, () => false)) return;
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  throw new Error(`the static server did not come up on ${SITE}`);
+});
+
+test.afterAll(() => { server?.kill(); });
+
+/** The demo's shadow-DOM contents, by the element's position on the page. */
+const demo = (/** @type {import("@playwright/test").Page} */ page, /** @type {string} */ selector) => page.locator(selector);
+
+/** The page's one runtime, as the elements share it. */
+const workers = (/** @type {import("@playwright/test").Page} */ page) => page.evaluate(async () => {
+  const { runtimeFor } = await import("/cloche/embed/embed-runtime.js");
+  return runtimeFor(new URL("/cloche/", location.href), () => { throw new Error("the page has no runtime yet"); }).workers.sort();
+});
+
+test("two tool demos and a Python cell share one runtime on a static host; the cell keeps its variables", async ({ page }) => {
+  await page.goto(`${SITE}/site/index.html`);
+  const hash = demo(page, 'cloche-tool[tool="hash.sha256"]');
+  const stats = demo(page, 'cloche-tool[tool="text.stats"]');
+  const cell = demo(page, "cloche-python");
+  // From registry.json, before any worker answers.
+  await expect(hash.getByRole("region", { name: "Try hash.sha256" })).toContainText("SHA-256");
+  await expect(hash.getByLabel(/^Text/)).toHaveValue("hello");
+  await page.screenshot({ path: `${SHOTS}/embed-before.png`, fullPage: true });
+  expect(await page.evaluate(() => self.crossOriginIsolated)).toBe(false);
+
+  await hash.getByRole("button", { name: "Run hash.sha256" }).click();
+  await expect(hash.locator(".result")).toContainText("2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+  await stats.getByRole("button", { name: "Run text.stats" }).click();
+  await expect(stats.locator(".result")).toContainText(/"words": 3/, { timeout: 60_000 });
+
+  await cell.getByRole("button", { name: "Run" }).click();
+  await expect(cell.locator(".result")).toContainText("42", { timeout: 60_000 });
+  await cell.getByLabel("Python code").fill("print(x + 1)");
+  await cell.getByRole("button", { name: "Run" }).click();
+  await expect(cell.locator(".result")).toContainText("22");
+  await page.screenshot({ path: `${SHOTS}/embed-after.png`, fullPage: true });
+  // One worker per runtime, plus python.run's own.
+  expect(await workers(page)).toEqual(["python-python", "python-tools", "wasm"]);
+});
+
+test("a page with only WebAssembly demos never downloads Python", async ({ page }) => {
+  /** @type {string[]} */
+  const requested = [];
+  page.on("request", (request) => requested.push(new URL(request.url()).pathname));
+  await page.goto(`${SITE}/site/wasm-only.html`);
+  const primes = demo(page, 'cloche-tool[tool="primes.count"]');
+  await primes.getByRole("button", { name: "Run primes.count" }).click();
+  await expect(primes.locator(".result")).toContainText(/"count": 25,/);
+  const hash = demo(page, 'cloche-tool[tool="hash.sha256"]');
+  await hash.getByRole("button", { name: "Run hash.sha256" }).click();
+  await expect(hash.locator(".result")).toContainText("ba7816bf");
+  expect(requested.filter((path) => path.includes("pyodide"))).toEqual([]);
+  expect(await workers(page)).toEqual(["wasm"]);
+});
+
+test("a busy loop in a cell stops at the cell's deadline without cross-origin isolation, and the next run works", async ({ page }) => {
+  await page.goto(`${SITE}/site/index.html`);
+  const cell = demo(page, "cloche-python");
+  await cell.getByLabel("Python code").fill("while True:\n    pass");
+  await cell.getByRole("button", { name: "Run" }).click();
+  await expect(cell.getByRole("button", { name: "Stop" })).toBeVisible({ timeout: 60_000 });
+  await expect(cell.getByRole("status")).toContainText("Running…");
+  await page.screenshot({ path: `${SHOTS}/embed-running.png`, fullPage: true });
+  await expect(cell.locator(".result")).toContainText("did not finish within 3000 ms", { timeout: 60_000 });
+  await cell.getByLabel("Python code").fill("print('after')");
+  await cell.getByRole("button", { name: "Run" }).click();
+  await expect(cell.locator(".result")).toHaveText("after", { timeout: 60_000 });
+});
+
+test.describe("dark", () => {
+  test.use({ colorScheme: "dark" });
+  test("demos follow the reader's dark setting", async ({ page }) => {
+    await page.goto(`${SITE}/site/index.html`);
+    const hash = demo(page, 'cloche-tool[tool="hash.sha256"]');
+    await hash.getByRole("button", { name: "Run hash.sha256" }).click();
+    await expect(hash.locator(".result")).toContainText("2cf24dba");
+    const background = await hash.locator(".demo").evaluate((element) => getComputedStyle(element).backgroundColor);
+    expect(background).toBe("rgb(22, 27, 34)");
+    await page.screenshot({ path: `${SHOTS}/embed-dark.png`, fullPage: true });
+  });
+});
