@@ -6,6 +6,7 @@ import { test, expect } from "@playwright/test";
 import { spawn } from "node:child_process";
 import { cpSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
 import { resolve } from "node:path";
+import { WEBMCP_LAUNCH } from "./support/webmcp.js";
 
 const PORT = 8795;
 const SITE = `http://127.0.0.1:${PORT}`;
@@ -14,6 +15,10 @@ const SHOTS = "test-output/screenshots";
 
 /** @type {import("node:child_process").ChildProcess | undefined} */
 let server;
+
+// WebMCP on for the whole file (a launch option cannot change within it); the pages that do not
+// opt in must register nothing anyway.
+test.use({ launchOptions: WEBMCP_LAUNCH });
 
 test.beforeAll(async () => {
   rmSync(ROOT, { recursive: true, force: true });
@@ -105,5 +110,25 @@ test.describe("dark", () => {
     const background = await hash.locator(".demo").evaluate((element) => getComputedStyle(element).backgroundColor);
     expect(background).toBe("rgb(22, 27, 34)");
     await page.screenshot({ path: `${SHOTS}/embed-dark.png`, fullPage: true });
+  });
+});
+
+test.describe("WebMCP", () => {
+  test("a page that opts in offers its demos' tools to the browser's agent, and a call runs in the sandbox", async ({ page }) => {
+    await page.goto(`${SITE}/site/webmcp.html`);
+    await expect.poll(async () => (await page.webmcp.tools()).map((tool) => tool.name).sort()).toEqual(["hash.sha256", "primes.count"]);
+    const [hash] = (await page.webmcp.tools()).filter((tool) => tool.name === "hash.sha256");
+    expect(hash.description).toContain("SHA-256");
+    const result = /** @type {any} */ (await page.webmcp.callTool("hash.sha256", { text: "abc" }));
+    expect(result.structuredContent.hex).toMatch(/^ba7816bf/);
+    const refused = /** @type {any} */ (await page.webmcp.callTool("primes.count", { limit: -1 }));
+    expect(refused.isError).toBe(true);
+    expect(refused.content[0].text).toMatch(/limit/);
+  });
+
+  test("a page that does not opt in offers nothing", async ({ page }) => {
+    await page.goto(`${SITE}/site/wasm-only.html`);
+    await expect(page.locator('cloche-tool[tool="hash.sha256"]').getByRole("button", { name: "Run hash.sha256" })).toBeVisible();
+    expect(await page.webmcp.tools()).toEqual([]);
   });
 });

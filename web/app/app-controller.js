@@ -9,9 +9,12 @@ import { Runtimes } from "./runtime-manager.js";
 import { errorText } from "./error-text.js";
 import { newAttachmentId } from "./attachments.js";
 import { permissionsOf } from "./permissions.js";
+import { offerTools } from "./webmcp.js";
 
 export const TOKEN_KEY = "cloche.relayToken";
 export const MODEL_KEY = "cloche.model";
+/** localStorage key of the user's WebMCP choice: "on" offers the tools to the browser's agent. */
+export const WEBMCP_KEY = "cloche.webmcp";
 const SAVE_EVERY_MS = 1_000;
 const TICK_MS = 200;
 
@@ -39,6 +42,7 @@ const TICK_MS = 200;
  * @property {number} now                    ticks while a tool runs, for elapsed times
  * @property {ToolRun | null} runner          the tool open in the palette, and its last run by hand
  * @property {ConsentPrompt | null} consent    a package waiting for the user's allow or deny
+ * @property {"absent" | "off" | "on"} webmcp  whether the tools are offered to the browser's agent
  * @typedef {{name: string, version: string, permissions: import("./permissions.js").Permissions,
  *            added: {network: string[], storage: boolean},
  *            previous: import("./permissions.js").GrantRecord | null}} ConsentPrompt
@@ -50,8 +54,10 @@ export class AppController {
    * @param {{host: import("./worker-host.js").WorkerHost, conversations: import("./conversations.js").ConversationStore,
    *          baseURL: URL, session: Storage, preferences: Storage, fetch?: typeof fetch,
    *          grants?: import("./permissions.js").Grants, packageStore?: {clear(pkg: string): Promise<void>},
+   *          modelContext?: ReturnType<typeof import("./webmcp.js").modelContext>,
    *          spawnOptions?: {onProgress?: any}}} parts
    *   grants: the user's decisions on packages that want network or storage (Permissions)
+   *   modelContext: the browser's WebMCP, where it has one (webmcp.js)
    */
   constructor(parts) {
     this.host = parts.host;
@@ -65,7 +71,12 @@ export class AppController {
       registry: null, tools: [], workers: {}, packages: [], relay: { state: "loading", models: [], message: "" },
       model: "", conversations: [], current: null, runningId: null, problem: "", now: Date.now(),
       runner: null, consent: null,
+      webmcp: parts.modelContext ? (parts.preferences.getItem(WEBMCP_KEY) === "on" ? "on" : "off") : "absent",
     };
+    this.modelContext = parts.modelContext ?? null;
+    /** @type {AbortController | null} ends the current offer to the browser's agent */
+    this.offer = null;
+    this.offered = "";
     this.grants = parts.grants;
     this.packageStore = parts.packageStore;
     /** @type {{prompt: ConsentPrompt, resolve: (decision: "allow" | "deny") => void}[]} */
@@ -76,9 +87,10 @@ export class AppController {
       host: parts.host, baseURL: parts.baseURL, storage: parts.preferences, grants: parts.grants,
       askConsent: (pkg, status) => this.#askConsent({ name: pkg.name, version: pkg.version,
         permissions: permissionsOf(pkg), added: status.added, previous: status.previous }),
-      onChange: () => this.#set({
-        tools: this.runtimes.tools, workers: this.runtimes.workers, packages: this.runtimes.packages,
-      }),
+      onChange: () => {
+        this.#set({ tools: this.runtimes.tools, workers: this.runtimes.workers, packages: this.runtimes.packages });
+        this.#offerTools();
+      },
     });
     /** @type {Map<string, (decision: "once" | "conversation" | "deny") => void>} */
     this.approvals = new Map();
@@ -537,6 +549,33 @@ export class AppController {
     } catch (error) {
       this.#set({ problem: `${name}'s store could not be cleared: ${errorText(error)}` });
     }
+  }
+
+  /**
+   * Offer the tools to the browser's agent (WebMCP), or stop offering them; remembered.
+   * @param {boolean} on
+   */
+  setWebMcp(on) {
+    if (this.state.webmcp === "absent") return;
+    this.preferences.setItem(WEBMCP_KEY, on ? "on" : "off");
+    this.#set({ webmcp: on ? "on" : "off" });
+    this.#offerTools();
+  }
+
+  /** Keep what the browser's agent is offered in step with the tools and the user's choice. */
+  #offerTools() {
+    const context = this.modelContext;
+    if (!context) return;
+    const tools = this.state.webmcp === "on" ? this.state.tools : [];
+    const names = tools.map((tool) => tool.name).join("\n");
+    if (names === this.offered) return;
+    this.offered = names;
+    this.offer?.abort();
+    this.offer = null;
+    if (!tools.length) return;
+    this.offer = new AbortController();
+    // Through callTool, like a run by hand: deadlines, limits and permission questions hold.
+    offerTools(context, tools, (name, args) => this.callTool(name, args), this.offer.signal);
   }
 
   /**

@@ -9,6 +9,7 @@ import { AppController, TOKEN_KEY } from "./app-controller.js";
 import { Grants } from "./permissions.js";
 import { PackageStore } from "./package-store.js";
 import { pageServices } from "./package-services.js";
+import { modelContext } from "./webmcp.js";
 import { errorText } from "./error-text.js";
 import { html, render } from "./ui/html.js";
 import { App } from "./ui/app-view.js";
@@ -39,7 +40,7 @@ const host = new WorkerHost({
 });
 controller = new AppController({
   host, conversations: new ConversationStore(), baseURL: base,
-  session: sessionStorage, preferences: localStorage, grants, packageStore,
+  session: sessionStorage, preferences: localStorage, grants, packageStore, modelContext: modelContext(),
 });
 const app = controller;
 

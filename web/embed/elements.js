@@ -11,12 +11,32 @@ import { substituteAttachments } from "../app/attachments.js";
 import { errorText } from "../app/error-text.js";
 import { moduleWorkerSpawner } from "../app/worker-spawn.js";
 import { runtimeFor } from "./embed-runtime.js";
+import { modelContext, offerTools } from "../app/webmcp.js";
 
 /** Where the dist is: this module sits in its embed/ folder. */
 const DIST = new URL("../", import.meta.url);
 const STYLES = new URL("embed.css", import.meta.url);
 const runtime = () => runtimeFor(DIST, () => moduleWorkerSpawner());
 let cells = 0;
+/** @type {Set<string>} tools this page already offers through WebMCP */
+const offered = new Set();
+
+/**
+ * Offer a demo's tools to the browser's agent when the page opted in: `webmcp` on the element, or
+ * `data-webmcp` on the script tag that loads the embed.
+ * @param {HTMLElement} element
+ * @param {string[]} names
+ */
+async function offerIfOptedIn(element, names) {
+  const context = modelContext();
+  const script = [...document.querySelectorAll("script[data-webmcp]")]
+    .some((tag) => /** @type {HTMLScriptElement} */ (tag).src === import.meta.url.replace(/elements\.js$/, "embed.js"));
+  if (!context || !(element.hasAttribute("webmcp") || script)) return;
+  const fresh = names.filter((name) => name && !offered.has(name));
+  for (const name of fresh) offered.add(name);
+  const tools = await Promise.all(fresh.map((name) => runtime().describe(name).then((info) => info.tool)));
+  offerTools(context, tools, (name, args) => runtime().callTool(name, args));
+}
 
 /**
  * @typedef {{phase: "idle" | "running" | "done" | "failed", text: string, progress: string,
@@ -227,6 +247,7 @@ class DemoElement extends HTMLElement {
     };
     this.observer = new IntersectionObserver((entries) => { if (entries.some((e) => e.isIntersecting)) warm(); });
     this.observer.observe(this);
+    offerIfOptedIn(this, this.tools()).catch(() => {});  // an unknown tool shows in the demo itself
     this.addEventListener("focusin", warm, { once: true });
     this.addEventListener("pointerdown", warm, { once: true });
   }

@@ -112,5 +112,11 @@ export function PermissionsView({ state, actions }) {
               <ul class="permission-lines">${permissionLines(pkg.permissions).map((line) => html`<li>${line}</li>`)}</ul>
             </li>`)}
         </ul>` : html`<p class="package none">No package asks for network or storage.</p>`}
+      ${state.webmcp !== "absent" ? html`
+        <label class="webmcp">
+          <input type="checkbox" checked=${state.webmcp === "on"}
+            onChange=${(/** @type {Event} */ e) => actions.setWebMcp(/** @type {HTMLInputElement} */ (e.currentTarget).checked)} />
+          Offer these tools to this browser's own agent (WebMCP)
+        </label>` : null}
     </section>`;
 }
