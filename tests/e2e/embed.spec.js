@@ -10,11 +10,14 @@ import { WEBMCP_LAUNCH } from "./support/webmcp.js";
 
 const PORT = 8795;
 const SITE = `http://127.0.0.1:${PORT}`;
+const CDN_PORT = 8796;  // the dist alone, with CORS headers, as a CDN serves it
 const ROOT = "test-output/static-site";
 const SHOTS = "test-output/screenshots";
 
 /** @type {import("node:child_process").ChildProcess | undefined} */
 let server;
+/** @type {import("node:child_process").ChildProcess | undefined} */
+let cdn;
 
 // WebMCP on for the whole file (a launch option cannot change within it); the pages that do not
 // opt in must register nothing anyway.
@@ -27,14 +30,18 @@ test.beforeAll(async () => {
   symlinkSync(resolve("dist"), `${ROOT}/cloche`);
   server = spawn(".venv/bin/python", ["-m", "http.server", String(PORT), "--bind", "127.0.0.1", "--directory", ROOT],
     { stdio: "ignore" });
-  for (let i = 0; i < 100; i++) {
-    if (await fetch(`${SITE}/site/index.html`).then((r) => r.ok, () => false)) return;
-    await new Promise((done) => setTimeout(done, 100));
+  cdn = spawn(".venv/bin/python", ["tests/e2e/support/cors_static.py", String(CDN_PORT), "dist"], { stdio: "ignore" });
+  for (const url of [`${SITE}/site/index.html`, `http://127.0.0.1:${CDN_PORT}/registry.json`]) {
+    let up = false;
+    for (let i = 0; i < 100 && !up; i++) {
+      up = await fetch(url).then((r) => r.ok, () => false);
+      if (!up) await new Promise((done) => setTimeout(done, 100));
+    }
+    if (!up) throw new Error(`${url} did not come up`);
   }
-  throw new Error(`the static server did not come up on ${SITE}`);
 });
 
-test.afterAll(() => { server?.kill(); });
+test.afterAll(() => { server?.kill(); cdn?.kill(); });
 
 /** The demo's shadow-DOM contents, by the element's position on the page. */
 const demo = (/** @type {import("@playwright/test").Page} */ page, /** @type {string} */ selector) => page.locator(selector);
@@ -98,6 +105,16 @@ test("a busy loop in a cell stops at the cell's deadline without cross-origin is
   await cell.getByLabel("Python code").fill("print('after')");
   await cell.getByRole("button", { name: "Run" }).click();
   await expect(cell.locator(".result")).toHaveText("after", { timeout: 60_000 });
+});
+
+test("the runtime loaded from another origin that sends CORS headers runs WASM and Python demos", async ({ page }) => {
+  await page.goto(`${SITE}/site/cross-origin.html`);
+  const hash = demo(page, 'cloche-tool[tool="hash.sha256"]');
+  await hash.getByRole("button", { name: "Run hash.sha256" }).click();
+  await expect(hash.locator(".result")).toContainText("ba7816bf");
+  const stats = demo(page, 'cloche-tool[tool="text.stats"]');
+  await stats.getByRole("button", { name: "Run text.stats" }).click();
+  await expect(stats.locator(".result")).toContainText(/"words": 3/, { timeout: 60_000 });
 });
 
 test.describe("dark", () => {

@@ -46,7 +46,8 @@ export function spawnModuleWorker(spec, options = {}) {
   const url = new URL(spec.url, location.href);
   const timeoutMs = options.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS;
   const onProgress = options.onProgress ?? (() => {});
-  const worker = new Worker(url, { type: "module", name: `cloche-${spec.name}` });
+  const worker = new Worker(url.origin === location.origin ? url : crossOriginEntry(url),
+    { type: "module", name: `cloche-${spec.name}` });
   const channel = new MessageChannel();
   const interruptBuffer = spec.interruptible && globalThis.crossOriginIsolated
     ? new Uint8Array(new SharedArrayBuffer(1)) : undefined;
@@ -100,4 +101,14 @@ export function spawnModuleWorker(spec, options = {}) {
   worker.postMessage({ type: "cloche/init", port: channel.port2, options: spec.options ?? {}, interruptBuffer },
     [channel.port2]);
   return handle;
+}
+
+/**
+ * A worker script on another origin (a dist on a CDN) cannot be started directly: start a blob:
+ * module worker of this page that imports it. The other origin must send CORS headers for it, and
+ * for everything the worker then fetches from there (docs/embedding.md).
+ * @param {URL} url
+ */
+function crossOriginEntry(url) {
+  return URL.createObjectURL(new Blob([`import ${JSON.stringify(url.href)};\n`], { type: "text/javascript" }));
 }

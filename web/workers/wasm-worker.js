@@ -21,7 +21,9 @@ self.addEventListener("message", async (/** @type {MessageEvent} */ event) => {
   const port = event.data.port;
   const options = event.data.options ?? {};
   // Relative manifest URLs are relative to the dist root (this file is dist/workers/...).
-  const baseURL = new URL(options.baseURL ?? "../", self.location.href).href;
+  // Relative to this module, not to `location`: started from another origin, the worker is a
+  // blob: module that imports this one (web/app/worker-spawn.js).
+  const baseURL = new URL(options.baseURL ?? "../", import.meta.url).href;
   const manifests = (options.manifests ?? []).map((/** @type {string} */ url) => new URL(url, baseURL).href);
   // The loader keeps its own fetch (the worker's policy limits it to /wasm/); modules reach
   // nothing but their WASI imports, and the globals are closed all the same.
