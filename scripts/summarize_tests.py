@@ -65,6 +65,14 @@ def main(out: Path) -> int:
             f"  security: {len(cases)} resource cases, {twins} twins under the limit succeeded, "
             f"{contained} attempts contained"
         )
+    static = out / "security" / "static-host.json"
+    if static.is_file():
+        cases = json.loads(static.read_text())
+        escaped = sum(1 for case in cases if case["framed"] == "escaped")
+        print(
+            f"  security: {len(cases)} escape cases on a static host (docs embed), "
+            f"{escaped} escapes from its workers"
+        )
     # integrity*.json (one per spec: state, messages, permissions) make one line.
     integrity = sorted((out / "security").glob("integrity*.json"))
     if integrity:

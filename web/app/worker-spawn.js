@@ -21,9 +21,12 @@ export class WorkerBootError extends Error {
 /**
  * @typedef {{phase: string, done?: number, total?: number, detail?: string}} BootProgress
  * @typedef {{bootTimeoutMs?: number, onProgress?: (worker: string, p: BootProgress) => void,
- *            trustAfterBoot?: boolean}} SpawnOptions
+ *            trustAfterBoot?: boolean, realm?: () => (Window | null)}} SpawnOptions
  *   trustAfterBoot: keep believing the global channel after cloche/ready, as before issue 12 (the
  *   check switched off: only the hostile-tool suite's controls set it)
+ *   realm: a frame whose own Content-Security-Policy the workers should live under (the docs
+ *   embed's policy frame, web/embed/policy-frame.js): they start there as blob: modules, which
+ *   inherit the policy of the frame that made them
  */
 
 /**
@@ -46,8 +49,11 @@ export function spawnModuleWorker(spec, options = {}) {
   const url = new URL(spec.url, location.href);
   const timeoutMs = options.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS;
   const onProgress = options.onProgress ?? (() => {});
-  const worker = new Worker(url.origin === location.origin ? url : crossOriginEntry(url),
-    { type: "module", name: `cloche-${spec.name}` });
+  const realm = options.realm?.();
+  const workerOptions = /** @type {WorkerOptions} */ ({ type: "module", name: `cloche-${spec.name}` });
+  /** @type {Worker} */
+  const worker = realm ? new (/** @type {any} */ (realm).Worker)(importingEntry(url, realm), workerOptions)
+    : new Worker(url.origin === location.origin ? url : importingEntry(url, globalThis), workerOptions);
   const channel = new MessageChannel();
   const interruptBuffer = spec.interruptible && globalThis.crossOriginIsolated
     ? new Uint8Array(new SharedArrayBuffer(1)) : undefined;
@@ -104,11 +110,13 @@ export function spawnModuleWorker(spec, options = {}) {
 }
 
 /**
- * A worker script on another origin (a dist on a CDN) cannot be started directly: start a blob:
- * module worker of this page that imports it. The other origin must send CORS headers for it, and
- * for everything the worker then fetches from there (docs/embedding.md).
+ * A blob: module, made in `realm`, that imports the worker script. A worker script on another
+ * origin (a dist on a CDN) cannot be started directly, and one started in a policy frame must be a
+ * blob: of that frame to inherit its policy. Another origin must send CORS headers for the script
+ * and everything the worker then fetches from there (docs/embedding.md).
  * @param {URL} url
+ * @param {any} realm  a window (or the worker's global) whose URL and Blob make the entry
  */
-function crossOriginEntry(url) {
-  return URL.createObjectURL(new Blob([`import ${JSON.stringify(url.href)};\n`], { type: "text/javascript" }));
+function importingEntry(url, realm) {
+  return realm.URL.createObjectURL(new realm.Blob([`import ${JSON.stringify(url.href)};\n`], { type: "text/javascript" }));
 }

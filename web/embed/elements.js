@@ -11,12 +11,23 @@ import { substituteAttachments } from "../app/attachments.js";
 import { errorText } from "../app/error-text.js";
 import { moduleWorkerSpawner } from "../app/worker-spawn.js";
 import { runtimeFor } from "./embed-runtime.js";
+import { policyFrame } from "./policy-frame.js";
 import { modelContext, offerTools } from "../app/webmcp.js";
 
 /** Where the dist is: this module sits in its embed/ folder. */
 const DIST = new URL("../", import.meta.url);
 const STYLES = new URL("embed.css", import.meta.url);
-const runtime = () => runtimeFor(DIST, () => moduleWorkerSpawner());
+/** The frame whose policy the workers live under, made before the first worker starts. */
+let frame = /** @type {Promise<Window> | null} */ (null);
+let realm = /** @type {Window | null} */ (null);
+/** The page's one runtime (tests reach it too: this module is the same instance for the page). */
+export const runtime = () => runtimeFor(DIST, () => ({
+  spawn: moduleWorkerSpawner({ realm: () => realm }),
+  beforeStart: async () => {
+    frame ??= policyFrame(DIST);
+    realm = await frame;
+  },
+}));
 let cells = 0;
 /** @type {Set<string>} tools this page already offers through WebMCP */
 const offered = new Set();

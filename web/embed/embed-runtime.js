@@ -20,11 +20,13 @@ import { wheelsAsked, wheelsFor } from "../app/wheel-source.js";
 export class EmbedRuntime {
   /**
    * @param {{baseURL: URL, spawn: import("../app/worker-host.js").Spawn,
-   *          wheelsFor?: typeof wheelsFor, callTimeoutMs?: number}} parts
+   *          wheelsFor?: typeof wheelsFor, callTimeoutMs?: number, beforeStart?: () => Promise<void>}} parts
    *   baseURL: the dist's root (where registry.json is)
+   *   beforeStart: waited for before a worker starts (the embed makes its policy frame then)
    */
   constructor(parts) {
     this.baseURL = parts.baseURL;
+    this.beforeStart = parts.beforeStart ?? (async () => {});
     this.wheelsFor = parts.wheelsFor ?? wheelsFor;
     this.host = new WorkerHost({
       spawn: parts.spawn, callTimeoutMs: parts.callTimeoutMs,
@@ -126,6 +128,7 @@ export class EmbedRuntime {
       const own = /** @type {WorkerSpec} */ (specs.find((s) => s.name === worker));
       this.specs.set(worker, own);
       try {
+        await this.beforeStart();
         await this.host.addWorker(own);
       } catch (error) {
         // Tried again by the next demo that needs it.
@@ -158,12 +161,12 @@ const runtimes = new Map();
 /**
  * The page's runtime for the dist at `baseURL`, made on first use.
  * @param {URL} baseURL
- * @param {() => import("../app/worker-host.js").Spawn} makeSpawn
+ * @param {() => Omit<ConstructorParameters<typeof EmbedRuntime>[0], "baseURL">} makeParts
  */
-export function runtimeFor(baseURL, makeSpawn) {
+export function runtimeFor(baseURL, makeParts) {
   let runtime = runtimes.get(baseURL.href);
   if (!runtime) {
-    runtime = new EmbedRuntime({ baseURL, spawn: makeSpawn() });
+    runtime = new EmbedRuntime({ baseURL, ...makeParts() });
     runtimes.set(baseURL.href, runtime);
   }
   return runtime;
