@@ -16,8 +16,10 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -233,12 +235,49 @@ def _wheel(source: Path, out: Path, name: str, digest: str) -> Path:
     return wheels[0]
 
 
+def runtime_pyproject(project: Project) -> str:
+    """The project definition of the wheel Pyodide loads: `cloche` alone, under the root project's
+    name and version, with no dependencies, no server and no dist (the root wheel has those)."""
+    config = tomllib.loads((project.root / "pyproject.toml").read_text())
+    meta, build_system = config["project"], config["build-system"]
+    fields = {
+        "name": meta["name"],
+        "version": meta["version"],
+        "description": meta.get("description", ""),
+        "requires-python": meta.get("requires-python", ">=3.12"),
+        "license": meta.get("license", "MIT"),
+    }
+    lines = ["[build-system]"]
+    lines.append(f"requires = {json.dumps(build_system['requires'])}")
+    lines.append(f"build-backend = {json.dumps(build_system['build-backend'])}")
+    lines += ["", "[project]"]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in fields.items()]
+    lines += ["dependencies = []", "", "[tool.hatch.build.targets.wheel]", 'packages = ["cloche"]']
+    return "\n".join(lines) + "\n"
+
+
 def cloche_wheel(project: Project) -> Path:
-    """Build the `cloche` wheel when its sources changed since the last build."""
-    files = [project.root / "pyproject.toml", project.root / "README.md"]
-    files += sorted((project.root / "py_runtime").rglob("*"))
-    digest = _source_digest(project.root, files)
-    return _wheel(project.root, project.own_wheels, "cloche", digest)
+    """Build the `cloche` runtime wheel (py_runtime/cloche only, see `runtime_pyproject`) when its
+    sources changed since the last build."""
+    source = project.root / "py_runtime" / "cloche"
+    files = [p for p in sorted(source.rglob("*")) if p.is_file() and "__pycache__" not in p.parts]
+    pyproject = runtime_pyproject(project)
+    digest = hashlib.sha256(
+        pyproject.encode() + b"\0" + _source_digest(source, files).encode()
+    ).hexdigest()
+    out = project.own_wheels / "runtime"
+    stamp = out / "cloche.sources-sha256"
+    wheels = sorted(out.glob("cloche-*.whl"))
+    if len(wheels) == 1 and stamp.is_file() and stamp.read_text() == digest:
+        return wheels[0]
+    with tempfile.TemporaryDirectory(prefix="cloche-runtime-") as temp:
+        tree = Path(temp)
+        (tree / "pyproject.toml").write_text(pyproject)
+        for path in files:
+            target = tree / "cloche" / path.relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+        return _wheel(tree, out, "cloche", digest)
 
 
 def tool_package_dirs(project: Project) -> list[Path]:

@@ -37,15 +37,15 @@ def _serve(args: argparse.Namespace) -> int:
 
     from .allowed_hosts import load_allowed_hosts
     from .app import create_app
-    from .build import Project, find_project_root
+    from .dist_location import DistNotFound, default_dist
     from .fetch_proxy import load_fetch_config
     from .package_routes import open_package_sources
     from .page_policy import load_page_policy
     from .pyodide_packages import PackageSourceError
     from .relay import ConfigError, load_config
 
-    dist = args.dist or Project(find_project_root()).default_dist
     try:
+        dist = args.dist or default_dist()
         relay_config = load_config(args.config)
         page_policy = load_page_policy(args.config, args.connect_origin)
         package_sources = open_package_sources(
@@ -60,7 +60,7 @@ def _serve(args: argparse.Namespace) -> int:
         app = create_app(
             dist.resolve(), relay_config, page_policy, package_sources, allowed_hosts, fetch_config
         )
-    except (FileNotFoundError, ConfigError, PackageSourceError) as error:
+    except (FileNotFoundError, ConfigError, PackageSourceError, DistNotFound) as error:
         print(f"cloche serve: {error}", file=sys.stderr)
         return 1
     host = f"[{args.host}]" if ":" in args.host else args.host
@@ -95,10 +95,14 @@ def _log_config(level: str) -> dict[str, Any]:
 
 
 def _check_lock(args: argparse.Namespace) -> int:
-    from .build import Project, find_project_root
+    from .dist_location import DistNotFound, default_dist
     from .pyodide_lock_file import check_lock
 
-    dist = args.dist or Project(find_project_root()).default_dist
+    try:
+        dist = args.dist or default_dist()
+    except DistNotFound as error:
+        print(f"cloche check-lock: {error}", file=sys.stderr)
+        return 1
     problems = check_lock(dist)
     for problem in problems:
         print(f"{dist / 'pyodide-lock.json'}: {problem}", file=sys.stderr)
@@ -151,7 +155,12 @@ def parser() -> argparse.ArgumentParser:
         help="another host name this server answers to, like app.example.org (repeatable; added "
         "to [server] allowed_hosts of --config; localhost, IP addresses and --host always are)",
     )
-    serve.add_argument("--dist", type=Path, help="folder to serve (default: dist/ of the checkout)")
+    serve.add_argument(
+        "--dist",
+        type=Path,
+        help="folder to serve (default: dist/ of the checkout, else the dist packaged in the "
+        "installed wheel)",
+    )
     serve.add_argument("--log-level", default="info", help="uvicorn's log level (default info)")
     serve.add_argument(
         "--config",
@@ -204,7 +213,7 @@ def parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
 
     check = commands.add_parser("check-lock", help="check every lock entry against its file")
-    check.add_argument("--dist", type=Path, help="folder to check (default: dist/)")
+    check.add_argument("--dist", type=Path, help="folder to check (default: as for serve)")
     check.set_defaults(run=_check_lock)
 
     from .wasm_cli import add_wasm_command

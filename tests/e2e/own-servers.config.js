@@ -8,7 +8,7 @@ import base from "../../playwright.config.js";
 export default defineConfig({
   ...base,
   testDir: ".",
-  testMatch: ["python-package-sources.spec.js", "tool-dependencies.spec.js", "permissions.spec.js", "embed.spec.js"],
+  testMatch: ["python-package-sources.spec.js", "tool-dependencies.spec.js", "permissions.spec.js", "embed.spec.js", "sphinx.spec.js"],
   globalSetup: undefined,
   webServer: undefined,
   outputDir: "../../test-output/e2e-own-servers",
