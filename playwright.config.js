@@ -28,7 +28,8 @@ export default defineConfig({
   webServer: [
     {
       // No model configured: the page must still offer its tools and say how to add a model.
-      command: `.venv/bin/cloche serve --port ${port} --log-level warning`,
+      // tests/wasm_fixtures stands for a folder of packages kept beside the dist (/local-packages/).
+      command: `.venv/bin/cloche serve --port ${port} --log-level warning --local-packages tests/wasm_fixtures`,
       url: `${baseURL}healthz`,
       reuseExistingServer: false,
       timeout: 30_000,

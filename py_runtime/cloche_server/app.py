@@ -25,6 +25,9 @@ from .relay import Relay, RelayConfig
 from .static import DistFiles
 from .worker_policy import WorkerPolicyMiddleware, dist_wheels
 
+# Where the folder of packages kept beside the dist is served (local_packages).
+LOCAL_PACKAGES_PATH = "/local-packages"
+
 # Cross-origin isolation (COOP + COEP) lets the page and its workers use SharedArrayBuffer, which
 # Pyodide's interrupt buffer needs to stop a busy tool.
 SECURITY_HEADERS = [
@@ -68,12 +71,14 @@ def create_app(
     package_sources: PackageSources | None = None,
     allowed_hosts: AllowedHosts | None = None,
     fetch_config: FetchConfig | None = None,
+    local_packages: Path | None = None,
 ) -> Starlette:
     """The app; without `relay_config` the relay lists no models and answers chat with 503;
     without `page_policy` the page may connect to its own origin only; without
     `package_sources` there are no /packages routes (only the dist's own packages install);
     without `allowed_hosts` it answers requests for localhost and IP addresses only; without
-    `fetch_config` the fetch proxy is off."""
+    `fetch_config` the fetch proxy is off; with `local_packages`, that folder (packages kept beside
+    the dist, which the build never touches) is served at /local-packages/."""
     if not (dist / "index.html").is_file():
         raise FileNotFoundError(f"{dist} holds no built app: run `cloche build` first")
     relay = Relay(relay_config)
@@ -105,6 +110,11 @@ def create_app(
             relay.route(),
             fetch_proxy.route(),
             *([Mount("/packages", routes=packages.routes)] if packages else []),
+            *(
+                [Mount(LOCAL_PACKAGES_PATH, DistFiles(directory=local_packages))]
+                if local_packages
+                else []
+            ),
             Mount("/", DistFiles(directory=dist, html=True)),
         ],
         middleware=[

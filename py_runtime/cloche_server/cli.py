@@ -57,8 +57,15 @@ def _serve(args: argparse.Namespace) -> int:
         )
         allowed_hosts = load_allowed_hosts(args.config, args.host, args.allowed_host)
         fetch_config = load_fetch_config(args.config, args.fetch_allow)
+        local_packages = _local_packages(args.local_packages, dist)
         app = create_app(
-            dist.resolve(), relay_config, page_policy, package_sources, allowed_hosts, fetch_config
+            dist.resolve(),
+            relay_config,
+            page_policy,
+            package_sources,
+            allowed_hosts,
+            fetch_config,
+            local_packages,
         )
     except (FileNotFoundError, ConfigError, PackageSourceError, DistNotFound) as error:
         print(f"cloche serve: {error}", file=sys.stderr)
@@ -71,6 +78,8 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"The page may also connect to {', '.join(page_policy.connect_origins)}", flush=True)
     print(allowed_hosts.describe(), flush=True)
     print(fetch_config.describe(), flush=True)
+    if local_packages:
+        print(f"Packages kept beside the dist: {local_packages} at /local-packages/", flush=True)
     uvicorn.run(
         app,
         host=args.host,
@@ -79,6 +88,23 @@ def _serve(args: argparse.Namespace) -> int:
         log_config=_log_config(args.log_level),
     )
     return 0
+
+
+LOCAL_PACKAGES_DIR = "local-packages"
+
+
+def _local_packages(given: Path | None, dist: Path) -> Path | None:
+    """The folder of packages kept beside the dist: the one given (which must exist), else
+    `local-packages/` next to the dist when there is one."""
+    if given is not None:
+        if not given.is_dir():
+            raise FileNotFoundError(
+                f"--local-packages {given} is not a folder: make it, and put packages there "
+                "(a WASM package's folder with its manifest and module, or wheels)"
+            )
+        return given.resolve()
+    beside = dist.resolve().parent / LOCAL_PACKAGES_DIR
+    return beside if beside.is_dir() else None
 
 
 def _log_config(level: str) -> dict[str, Any]:
@@ -162,6 +188,13 @@ def parser() -> argparse.ArgumentParser:
         "installed wheel)",
     )
     serve.add_argument("--log-level", default="info", help="uvicorn's log level (default info)")
+    serve.add_argument(
+        "--local-packages",
+        type=Path,
+        metavar="DIR",
+        help="a folder of packages kept beside the dist, which `cloche build` never touches, "
+        "served at /local-packages/ (default: local-packages/ next to the dist, if there is one)",
+    )
     serve.add_argument(
         "--config",
         type=Path,

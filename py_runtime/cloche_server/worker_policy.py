@@ -7,8 +7,9 @@ get a policy that allows only what booting a runtime needs, by path:
 - scripts: the worker modules, the Pyodide core and the vendored WASI shim, plus compiling
   WebAssembly (`'wasm-unsafe-eval'`, which allows no JavaScript eval);
 - connections: the Pyodide core files, the build facts and lock, the dist's own wheels, and the
-  WASM packages under `/wasm/`. Never `/v1` (the relay, with the operator's keys), never another
-  origin, not even those the operator lets the page reach;
+  WASM packages under `/wasm/` and `/local-packages/` (packages kept beside the dist). Never
+  `/v1` (the relay, with the operator's keys), never another origin, not even those the operator
+  lets the page reach;
 - nothing else: no nested workers, no frames, fonts, images or media.
 
 A CSP source with a path needs a host, and `'self'` takes no path, so the policy names the host the
@@ -31,7 +32,13 @@ _HOST = re.compile(
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?"
 )
 SCRIPT_PATHS = ("/workers/", "/pyodide/", "/vendor/")
-CONNECT_PATHS = ("/pyodide/", "/build-info.json", "/pyodide-lock.json", "/wasm/")
+CONNECT_PATHS = (
+    "/pyodide/",
+    "/build-info.json",
+    "/pyodide-lock.json",
+    "/wasm/",
+    "/local-packages/",
+)
 
 
 def dist_wheels(dist: Path) -> list[str]:

@@ -70,6 +70,15 @@ test("every WASM tool is listed and called through MCP, and Pyodide is never dow
   expect(requests.filter((url) => url.includes("pyodide"))).toEqual([]);
 });
 
+test("a WASM package kept beside the dist (/local-packages/) loads into the running worker and answers", async ({ page }) => {
+  await startWasmHost(page);
+  const loaded = await page.evaluate(async () => {
+    await window.host.request("wasm", "cloche/load", { manifestURL: "/local-packages/misbehave/manifest.json" });
+    return window.host.callTool("misbehave.echo", { text: "from beside the dist" });
+  });
+  expect(JSON.stringify(loaded)).toContain("from beside the dist");
+});
+
 test("a module whose sha256 does not match its manifest is refused", async ({ page }) => {
   const manifest = JSON.parse(readFileSync("tool_packages/wasm/hash/manifest.json", "utf8"));
   await serveWasmFixtures(page, {

@@ -39,6 +39,7 @@ def test_worker_scripts_get_the_workers_policy_by_path(dist: Path) -> None:
         "script-src": f"{host}/workers/ {host}/pyodide/ {host}/vendor/ 'wasm-unsafe-eval'",
         "connect-src": (
             f"{host}/pyodide/ {host}/build-info.json {host}/pyodide-lock.json {host}/wasm/ "
+            f"{host}/local-packages/ "
             f"{host}/cloche-0.1.0-py3-none-any.whl"
         ),
         "worker-src": "'none'",
