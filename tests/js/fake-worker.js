@@ -7,7 +7,8 @@ import { MessagePortTransport } from "../../web/app/transports.js";
  * @param {{spawned?: number, handle?: any}} counter  counts spawns, to tell a replacement from the
  *   original, and keeps the latest handle (a test crashes it with `counter.handle.crash()`)
  * @param {{meta?: Record<string, object>, interrupt?: boolean, heapBytes?: number,
- *          inUseBytes?: number}} [options]
+ *          inUseBytes?: number, loads?: Record<string, string[]>}} [options]
+ *   loads: the tools `cloche/load` adds, by manifest URL
  *   meta: a tool's `_meta` in tools/list; interrupt: false for a page with no interrupt buffer;
  *   heapBytes: the heap at boot, reported like the Python worker does (in the ready info and
  *   ahead of each reply), and inUseBytes with it when set; `*.grow` adds `args.bytes` to the heap
@@ -58,6 +59,13 @@ export function fakeWorker(toolNames, counter = {}, options = {}) {
     tools.push(...params.requirements);
     server.notify("notifications/tools/list_changed");
     return { packages: params.requirements };
+  }));
+  server.setRequestHandler("cloche/load", guard((params) => {
+    const added = options.loads?.[params.manifestURL];
+    if (!added) throw new JsonRpcError(-32000, `no manifest at ${params.manifestURL}`);
+    tools.push(...added);
+    server.notify("notifications/tools/list_changed");
+    return { package: params.manifestURL, tools: added };
   }));
   server.setRequestHandler("tools/call", guard(async ({ name, arguments: args, _meta }) => {
     if (!tools.includes(name)) throw new JsonRpcError(ErrorCode.InvalidParams, `unknown tool ${name}`);

@@ -48,7 +48,7 @@ test.beforeAll(async ({ browser }) => {
     const { EmbedRuntime } = await import("/cloche/embed/embed-runtime.js");
     const { moduleWorkerSpawner } = await import("/cloche/app/worker-spawn.js");
     /** @type {Record<string, any>} */
-    const runtimes = { framed: runtime(), unframed: new EmbedRuntime({ baseURL: dist, spawn: moduleWorkerSpawner() }) };
+    const runtimes = { framed: await runtime(), unframed: new EmbedRuntime({ baseURL: dist, spawn: moduleWorkerSpawner() }) };
     for (const embed of Object.values(runtimes)) {
       await embed.prepare(["text.stats"]);
       // Installed like any package the page adds: the host is told which tools to expect first.

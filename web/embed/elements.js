@@ -9,25 +9,40 @@ import { ToolForm } from "../app/ui/tool-form.js";
 import { resultForModel } from "../app/tool-result-text.js";
 import { substituteAttachments } from "../app/attachments.js";
 import { errorText } from "../app/error-text.js";
-import { moduleWorkerSpawner } from "../app/worker-spawn.js";
-import { runtimeFor } from "./embed-runtime.js";
-import { policyFrame } from "./policy-frame.js";
+import { registryOf, describeTool } from "./embed-registry.js";
 import { modelContext, offerTools } from "../app/webmcp.js";
 
 /** Where the dist is: this module sits in its embed/ folder. */
 const DIST = new URL("../", import.meta.url);
 const STYLES = new URL("embed.css", import.meta.url);
-/** The frame whose policy the workers live under, made before the first worker starts. */
-let frame = /** @type {Promise<Window> | null} */ (null);
-let realm = /** @type {Window | null} */ (null);
-/** The page's one runtime (tests reach it too: this module is the same instance for the page). */
-export const runtime = () => runtimeFor(DIST, () => ({
-  spawn: moduleWorkerSpawner({ realm: () => realm }),
-  beforeStart: async () => {
-    frame ??= policyFrame(DIST);
-    realm = await frame;
-  },
-}));
+/** @type {Promise<import("./embed-runtime.js").EmbedRuntime> | null} */
+let loading = null;
+
+/**
+ * The page's one runtime, loaded when a demo is first about to be used: the host, the protocol
+ * and the policy frame are not part of what a page loads to show its demos. Tests reach it too
+ * (this module is one instance per page).
+ */
+export function runtime() {
+  loading ??= Promise.all([import("./embed-runtime.js"), import("../app/worker-spawn.js"), import("./policy-frame.js")])
+    .then(([{ runtimeFor }, { moduleWorkerSpawner }, { policyFrame }]) => {
+      /** The frame whose policy the workers live under, made before the first worker starts. */
+      let frame = /** @type {Promise<Window> | null} */ (null);
+      let realm = /** @type {Window | null} */ (null);
+      return runtimeFor(DIST, () => ({
+        spawn: moduleWorkerSpawner({ realm: () => realm }),
+        beforeStart: async () => {
+          frame ??= policyFrame(DIST);
+          realm = await frame;
+        },
+      }));
+    });
+  return loading;
+}
+
+/** What the registry says of a demo's tool, without loading the runtime. @param {string} name */
+const describe = async (name) => describeTool(await registryOf(DIST), name);
+
 let cells = 0;
 /** @type {Set<string>} tools this page already offers through WebMCP */
 const offered = new Set();
@@ -45,8 +60,8 @@ async function offerIfOptedIn(element, names) {
   if (!context || !(element.hasAttribute("webmcp") || script)) return;
   const fresh = names.filter((name) => name && !offered.has(name));
   for (const name of fresh) offered.add(name);
-  const tools = await Promise.all(fresh.map((name) => runtime().describe(name).then((info) => info.tool)));
-  offerTools(context, tools, (name, args) => runtime().callTool(name, args));
+  const tools = await Promise.all(fresh.map((name) => describe(name).then((info) => info.tool)));
+  offerTools(context, tools, async (name, args) => (await runtime()).callTool(name, args));
 }
 
 /**
@@ -110,7 +125,7 @@ async function runInto(view, name, args, timeoutMs) {
   let phase = "done";
   let text = "";
   try {
-    const result = await runtime().callTool(name, args, {
+    const result = await (await runtime()).callTool(name, args, {
       signal: abort.signal, ...timeoutMs ? { timeoutMs } : {},
       onProgress: (p) => view.setState({ outcome: { ...view.state.outcome,
         progress: p.message ?? (p.total ? `${p.progress} of ${p.total}` : "") } }),
@@ -129,7 +144,7 @@ async function runInto(view, name, args, timeoutMs) {
 
 /**
  * @typedef {{name: string, args: Record<string, unknown>, timeoutMs?: number}} ToolDemoProps
- * @typedef {{info: import("./embed-runtime.js").ToolInfo | null, problem: string, outcome: Outcome, now: number}} ToolDemoState
+ * @typedef {{info: import("./embed-registry.js").ToolInfo | null, problem: string, outcome: Outcome, now: number}} ToolDemoState
  * @extends {Component<ToolDemoProps, ToolDemoState>}
  */
 class ToolDemo extends Component {
@@ -154,7 +169,7 @@ class ToolDemo extends Component {
   }
 
   componentDidMount() {
-    runtime().describe(this.props.name).then((info) => this.setState({ info }),
+    describe(this.props.name).then((info) => this.setState({ info }),
       (error) => this.setState({ problem: errorText(error) }));
   }
 
@@ -254,7 +269,7 @@ class DemoElement extends HTMLElement {
     const warm = () => {
       this.observer?.disconnect();
       this.observer = null;
-      runtime().prepare(this.tools()).catch(() => {});  // a failure shows on Run
+      runtime().then((embed) => embed.prepare(this.tools())).catch(() => {});  // a failure shows on Run
     };
     this.observer = new IntersectionObserver((entries) => { if (entries.some((e) => e.isIntersecting)) warm(); });
     this.observer.observe(this);

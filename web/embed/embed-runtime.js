@@ -4,17 +4,14 @@
 // page's demos name; a package wanted later is installed into the running worker. A page with
 // only WASM demos never starts Python. No DOM here.
 import { WorkerHost } from "../app/worker-host.js";
-import {
-  loadRegistry, workerOfPackage, pythonWorkerSpecs, wasmWorkerSpecs, manifestURL, toolsOf, PYTHON_BASE_PACKAGES,
-} from "../app/tool-workers.js";
+import { pythonWorkerSpecs, wasmWorkerSpecs, manifestURL, toolsOf, PYTHON_BASE_PACKAGES } from "../app/tool-workers.js";
+import { registryOf, describeTool } from "./embed-registry.js";
 import { wheelsAsked, wheelsFor } from "../app/wheel-source.js";
 
 /**
  * @typedef {import("../app/tool-workers.js").Registry} Registry
  * @typedef {import("../app/worker-host.js").WorkerSpec} WorkerSpec
- * @typedef {import("../app/mcp-client.js").Tool} Tool
- * @typedef {{tool: Tool, pkg: {name: string, version?: string}, worker: string,
- *            runtime: "python" | "wasm"}} ToolInfo
+ * @typedef {import("./embed-registry.js").ToolInfo} ToolInfo
  */
 
 export class EmbedRuntime {
@@ -32,8 +29,6 @@ export class EmbedRuntime {
       spawn: parts.spawn, callTimeoutMs: parts.callTimeoutMs,
       wheels: (params) => wheelsAsked(params, { baseURL: this.baseURL }),
     });
-    /** @type {Promise<Registry> | null} */
-    this.loading = null;
     /** @type {Map<string, WorkerSpec>} */
     this.specs = new Map();
     /** @type {Map<string, Promise<void>>} worker -> the last change to it (start, install), in order */
@@ -42,10 +37,9 @@ export class EmbedRuntime {
     this.loaded = new Set();
   }
 
-  /** registry.json, fetched once. */
+  /** registry.json, fetched once per page. */
   registry() {
-    this.loading ??= loadRegistry(new URL("registry.json", this.baseURL));
-    return this.loading;
+    return registryOf(this.baseURL);
   }
 
   /**
@@ -54,15 +48,7 @@ export class EmbedRuntime {
    * @returns {Promise<ToolInfo>}
    */
   async describe(name) {
-    const registry = await this.registry();
-    for (const [runtime, packages] of /** @type {const} */ ([["python", registry.packages], ["wasm", registry.wasmPackages ?? []]])) {
-      for (const pkg of packages) {
-        const tool = pkg.tools.find((t) => t.name === name);
-        if (tool) return { tool, pkg, worker: workerOfPackage(registry, pkg.name), runtime };
-      }
-    }
-    const known = [...registry.packages, ...registry.wasmPackages ?? []].flatMap((p) => p.tools.map((t) => t.name));
-    throw new Error(`this site's Cloche has no tool named "${name}"; it has: ${known.join(", ")}`);
+    return describeTool(await this.registry(), name);
   }
 
   /**
