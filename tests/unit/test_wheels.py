@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -86,3 +87,22 @@ def test_the_root_wheel_needs_a_built_dist(tmp_path: Path) -> None:
     result = _pip_wheel(source, tmp_path / "out")
     assert result.returncode != 0
     assert "run `cloche build` first" in result.stderr
+
+
+def test_python_m_build_makes_an_sdist_and_from_it_a_wheel_that_carry_the_app(
+    tmp_path: Path,
+) -> None:
+    """The sdist is not in git's tree alone: it carries the built dist, so the wheel that
+    `python -m build` makes from it carries the app too."""
+    command = [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(tmp_path)]
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "315532800"}
+    result = subprocess.run(
+        command, cwd=PROJECT.root, capture_output=True, text=True, check=False, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    [sdist] = tmp_path.glob("cloche-*.tar.gz")
+    [wheel] = tmp_path.glob("cloche-*.whl")
+    with tarfile.open(sdist) as archive:
+        assert any(name.endswith("/dist/index.html") for name in archive.getnames())
+    with zipfile.ZipFile(wheel) as archive:
+        assert "cloche_server/dist/registry.json" in archive.namelist()
