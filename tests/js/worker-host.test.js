@@ -214,6 +214,15 @@ test("a call's deadline: the caller's, else the tool's, else the worker spec's, 
   } finally { await bare.host.close(); }
 });
 
+test("a caller's deadline of 0 or less is no deadline of its own: the tool's applies", async () => {
+  const { host } = await hostOfOne(["py.sleep"], { meta: { "py.sleep": { [DEADLINE_META]: 2_000 } } });
+  try {
+    const slept = await host.callTool("py.sleep", { ms: 50 }, { timeoutMs: 0 });
+    assert.deepEqual(slept, { content: [] });
+    await assert.rejects(host.callTool("py.sleep", { ms: 3_000 }, { timeoutMs: -5 }), /within 2000 ms/);
+  } finally { await host.close(); }
+});
+
 test("a declared deadline is cut to the longest a tool may declare", () => {
   assert.equal(declaredDeadline({ name: "t", inputSchema: {}, _meta: { [DEADLINE_META]: 1e12 } }), MAX_DECLARED_DEADLINE_MS);
   assert.equal(declaredDeadline({ name: "t", inputSchema: {}, _meta: { [DEADLINE_META]: 2_000 } }), 2_000);
@@ -236,6 +245,37 @@ test("a worker that crashes is restarted: its calls fail with -32011, then calls
     assert.equal(counter.spawned, 2);
     assert.deepEqual(events.map((e) => [e.type, e.reason]),
       [["started", undefined], ["restarting", "out of memory"], ["restarted", "out of memory"]]);
+  } finally { await host.close(); }
+});
+
+test("a worker whose replacement does not start is removed with a failed event, and can be added again", async () => {
+  /** @type {{spawned?: number, handle?: any}} */
+  const counter = {};
+  let broken = false;
+  const host = new WorkerHost({
+    spawn: () => {
+      if (!broken) return fakeWorker(["py.echo"], counter);
+      const handle = fakeWorker(["py.echo"], counter);
+      return { ...handle, ready: Promise.reject(new Error("pyodide.asm.wasm is missing")) };
+    },
+    graceMs: 100,
+  });
+  /** @type {import("../../web/app/worker-host.js").WorkerEvent[]} */
+  const events = [];
+  host.onWorkerEvent = (event) => events.push(event);
+  try {
+    await host.addWorker({ name: "a" });
+    broken = true;
+    counter.handle.crash("out of memory");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(events.map((e) => e.type), ["started", "restarting", "failed"]);
+    assert.match(events[2].reason ?? "", /restarted \(out of memory\) but did not start again: pyodide\.asm\.wasm is missing/);
+    assert.equal(host.workers.has("a"), false);
+    assert.deepEqual(host.tools, []);
+    // The page's Retry: the same spec again, once the cause is gone.
+    broken = false;
+    await host.addWorker({ name: "a" });
+    assert.equal((await host.callTool("py.echo", { back: true })).content[0].text, JSON.stringify({ back: true }));
   } finally { await host.close(); }
 });
 

@@ -66,8 +66,9 @@ def test_the_root_wheel_carries_the_server_and_the_built_dist(root_wheel: Path) 
 def test_the_installed_wheel_serves_its_packaged_dist(root_wheel: Path, tmp_path: Path) -> None:
     site = tmp_path / "site-packages"
     zipfile.ZipFile(root_wheel).extractall(site)
-    elsewhere = tmp_path / "elsewhere"  # not a checkout
-    elsewhere.mkdir()
+    # Not a checkout: the filesystem's root (the temporary folder may be inside this checkout,
+    # as scripts/test puts it, and a cwd inside a checkout rightly means that checkout's dist).
+    elsewhere = Path(os.sep)
     code = "from cloche_server.dist_location import default_dist; print(default_dist())"
     env = {**os.environ, "PYTHONPATH": str(site)}
     result = subprocess.run(

@@ -103,6 +103,7 @@ export class Runtimes {
       if (event.session) return;  // one python.run session's own worker: the worker itself is as it was
       if (event.type === "restarting") this.#setWorker(event.worker, { state: "restarting", message: event.reason });
       if (event.type === "restarted") this.#setWorker(event.worker, { state: "ready", message: "" });
+      if (event.type === "failed") this.#setWorker(event.worker, { state: "failed", message: event.reason });
     };
   }
 

@@ -54,9 +54,11 @@ export const DEFAULT_MAX_SESSIONS = 4;
  *            onCrash?: (reason: string) => void, ignoredMessages?: number}} WorkerHandle
  * @typedef {(spec: WorkerSpec) => WorkerHandle} Spawn
  * @typedef {import("./mcp-client.js").Tool & {worker: string}} HostedTool
- * @typedef {{type: "started" | "restarting" | "restarted" | "refused-tools", worker: string, reason?: string,
- *            tools?: string[], session?: string}} WorkerEvent
+ * @typedef {{type: "started" | "restarting" | "restarted" | "failed" | "refused-tools", worker: string,
+ *            reason?: string, tools?: string[], session?: string}} WorkerEvent
  *   session: set when the event is about the worker of one session of an `isolateCalls` worker
+ *   failed: its replacement did not start either; the worker is removed, so `addWorker` with its
+ *   spec starts it again (the page's Retry)
  */
 
 /**
@@ -167,7 +169,8 @@ export class WorkerHost {
   }
 
   /**
-   * Call a tool by its qualified name within its deadline: the caller's `timeoutMs`, else the
+   * Call a tool by its qualified name within its deadline: the caller's `timeoutMs` (if positive;
+   * at most MAX_DECLARED_DEADLINE_MS), else the
    * tool's declared `_meta["cloche/deadlineMs"]`, else its worker spec's `callTimeoutMs`, else the
    * host's. Text over the page's limits is cut from the result, with a marker (result-cap.js).
    * A worker whose spec says `oneCallAtATime` runs its calls one after another (queued calls wait,
@@ -233,7 +236,10 @@ export class WorkerHost {
   async #callNow(worker, name, args, options) {
     await this.#ready(worker);
     if (options.signal?.aborted) throw new JsonRpcError(ErrorCode.Cancelled, `${name} was stopped before it started`);
-    const deadline = options.timeoutMs ?? declaredDeadline(worker.tools.find((tool) => tool.name === name))
+    // A caller's deadline must be a positive time, and is held to the longest a tool may declare.
+    const asked = options.timeoutMs !== undefined && options.timeoutMs > 0
+      ? Math.min(options.timeoutMs, MAX_DECLARED_DEADLINE_MS) : undefined;
+    const deadline = asked ?? declaredDeadline(worker.tools.find((tool) => tool.name === name))
       ?? worker.spec.callTimeoutMs ?? this.callTimeoutMs;
     const controller = new AbortController();
     const { handle, client } = worker;
@@ -561,7 +567,18 @@ export class WorkerHost {
     this.#event(worker, { type: "restarting", reason });
     worker.restarting = (async () => {
       await this.#stop(worker, reason);
-      const fresh = await this.#start(worker.spec, worker.replay);
+      let fresh;
+      try {
+        fresh = await this.#start(worker.spec, worker.replay);
+      } catch (error) {
+        // No worker to answer: gone from the host, not a dead entry whose calls fail one by one.
+        const why = `it was restarted (${reason}) but did not start again: ${error instanceof Error ? error.message : error}`;
+        this.#retire(worker, why);
+        if (this.workers.get(name) === worker) this.workers.delete(name);
+        this.#event(worker, { type: "failed", reason: why });
+        this.onToolsChanged();
+        throw error;
+      }
       Object.assign(worker, { handle: fresh.handle, client: fresh.client, info: fresh.info, tools: fresh.tools });
       this.#watch(worker);
       this.#event(worker, { type: "restarted", reason });
