@@ -7,7 +7,8 @@ import hashlib
 import shutil
 from pathlib import Path
 
-# Files worth serving precompressed. python_stdlib.zip and wheels are already deflated.
+# Files worth serving precompressed. Wheels and zips are deflated already; the build repacks
+# python_stdlib.zip stored and precompresses it by name (stdlib_repack.py, build.py).
 COMPRESSIBLE = {".html", ".js", ".mjs", ".css", ".json", ".svg", ".wasm", ".map", ".txt"}
 COMPRESSED_SUFFIXES = (".br", ".gz")
 

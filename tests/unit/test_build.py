@@ -16,11 +16,13 @@ from cloche_server.build import (
     BuildError,
     BuildReport,
     Project,
+    _Output,
     build,
     find_project_root,
     pinned_wheel,
 )
 from cloche_server.pyodide_lock_file import check_lock
+from cloche_server.stdlib_repack import stored_zip
 
 PROJECT = Project(find_project_root(Path(__file__).parent))
 DIST = PROJECT.default_dist
@@ -131,6 +133,54 @@ def test_dist_caps_the_python_heap_in_its_pyodide_wasm() -> None:
     assert memory_limits(stock) == (480, 65536)  # as shipped: up to 4 GiB
     assert memory_limits(built) == (480, cap // PAGE)
     assert built == limit_memory(stock, cap)
+
+
+def test_dist_serves_the_stdlib_stored_and_brotli_compressed() -> None:
+    import gzip
+    import zipfile
+
+    import brotli
+    from starlette.testclient import TestClient
+
+    from cloche_server.app import create_app
+
+    info = json.loads((DIST / "build-info.json").read_text())
+    path = DIST / info["pyodideIndexURL"] / "python_stdlib.zip"
+    data = path.read_bytes()
+    assert data == stored_zip((PROJECT.pyodide_npm / "python_stdlib.zip").read_bytes())
+    with zipfile.ZipFile(path) as z:
+        assert {m.compress_type for m in z.infolist()} == {zipfile.ZIP_STORED}
+    assert info["coreFiles"]["python_stdlib.zip"] == len(data)  # what the worker counts, decoded
+    twin = path.with_name(path.name + ".br").read_bytes()
+    assert brotli.decompress(twin) == data
+    assert gzip.decompress(path.with_name(path.name + ".gz").read_bytes()) == data
+    assert len(twin) < 0.7 * (PROJECT.pyodide_npm / "python_stdlib.zip").stat().st_size
+    client = TestClient(create_app(DIST), base_url="http://127.0.0.1:8000")
+    url = f"/{info['pyodideIndexURL']}python_stdlib.zip"
+    response = client.get(url, headers={"accept-encoding": "gzip, deflate, br"})
+    assert response.headers["content-encoding"] == "br"
+    assert response.headers["content-length"] == str(len(twin))
+    assert response.content == data
+    # The test dist boots pytest-pyodide's Pyodide with the very same stdlib.
+    assert (TEST_DIST / "python_stdlib.zip").read_bytes() == data
+
+
+def test_only_files_marked_for_it_are_precompressed_besides_compressible_ones(
+    tmp_path: Path,
+) -> None:
+    out = _Output(tmp_path, BuildReport())
+    out.write("pyodide-lock.json", b'{"packages": {}}')
+    body = b"PK stored members compress well " * 1000
+    out.write("marked.zip", body, compress=True)
+    out.write("plain.zip", body)
+    out.finish(compress=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "marked.zip",
+        "marked.zip.br",
+        "marked.zip.gz",
+        "plain.zip",
+        "pyodide-lock.json",
+    ]
 
 
 @pytest.mark.parametrize("value", ["2048", 32, 8192, 1.5, True])
