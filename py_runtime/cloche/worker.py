@@ -79,6 +79,20 @@ def refuse_remote_installs() -> None:
     micropip.install = host_install
 
 
+def reseed_after_restore() -> None:
+    """Give an interpreter restored from a memory snapshot random state of its own. Every restore
+    of one snapshot starts from the same heap, so the `random` module's global generator and
+    tempfile's name sequence would repeat across workers; both are drawn again from os.urandom
+    (the browser's crypto.getRandomValues). Called before any tool code runs. The string hash
+    seed is fixed at interpreter start and cannot change under live dicts: it stays the snapshot's,
+    which was itself drawn at random in this browser (docs/performance.md)."""
+    import random
+    import tempfile
+
+    random.seed()
+    tempfile._name_sequence = None  # type: ignore[attr-defined]  # made again, freshly seeded
+
+
 SYNC_NETWORK_REFUSED = (
     "{} cannot reach the network in a Cloche worker: synchronous code cannot wait for the "
     "page's host, which makes every fetch. In an async tool use `await cloche.http.fetch(url)` "

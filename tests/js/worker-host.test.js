@@ -644,3 +644,49 @@ test("a tool a request installed is listed, and callable, the moment the request
   assert.deepEqual(host.tools.map((t) => t.name), ["a.echo", "a.new"]);
   await host.close();
 });
+
+/** Wait until `check` holds, polling. @param {() => boolean} check */
+async function until(check, ms = 2_000) {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error("timed out waiting");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+test("a worker with a standby is replaced by it at a restart, and a new standby starts", async () => {
+  const counter = {};
+  const host = new WorkerHost({ spawn: () => fakeWorker(["py.stuck", "py.echo"], counter), graceMs: 50 });
+  try {
+    await host.addWorker({ name: "a", standby: true });
+    await until(() => counter.spawned === 2);  // the standby, once nothing else is starting
+    await assert.rejects(host.callTool("py.stuck", {}, { timeoutMs: 50 }), /was restarted/);
+    const next = await host.callTool("py.echo", { after: "the kill" });
+    assert.equal(next.generation, 2, "the standby answered: no boot after the kill");
+    await until(() => counter.spawned === 3);
+    await assert.rejects(host.callTool("py.stuck", {}, { timeoutMs: 50 }), /was restarted/);
+    assert.equal((await host.callTool("py.echo", {})).generation, 3);
+  } finally { await host.close(); }
+});
+
+test("a standby started for other options or before a replayed install is not used", async () => {
+  const counter = {};
+  const host = new WorkerHost({ spawn: () => fakeWorker(["py.stuck", "py.echo"], counter), graceMs: 50 });
+  const spec = { name: "a", standby: true, options: { packages: ["one"] } };
+  try {
+    await host.addWorker(spec);
+    await until(() => counter.spawned === 2);
+    // An install replayed on replacements: the standby missed it, so another starts with it.
+    await host.request("a", "cloche/install", { requirements: ["extra.echo"] }, { replay: true });
+    await until(() => counter.spawned === 3);
+    await assert.rejects(host.callTool("py.stuck", {}, { timeoutMs: 50 }), /was restarted/);
+    const replaced = await host.callTool("extra.echo", { x: 1 });
+    assert.equal(replaced.generation, 3, "the standby started after the install, which it got");
+    await until(() => counter.spawned === 4);
+    // The spec changed (a package removed): its standby is stopped and a fresh worker starts.
+    spec.options = { packages: [] };
+    /** @type {any} */ (host.workers.get("a")).handle.crash("out of memory");
+    await until(() => counter.spawned >= 5);
+    assert.equal((await host.callTool("py.echo", {})).generation, 5);
+  } finally { await host.close(); }
+});

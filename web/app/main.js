@@ -2,6 +2,7 @@
 // and render the app whenever its state changes (at most once a frame).
 import { WorkerHost } from "./worker-host.js";
 import { moduleWorkerSpawner, DEFAULT_BOOT_TIMEOUT_MS } from "./worker-spawn.js";
+import { PythonBootAssets } from "./python-boot-assets.js";
 import { loadRegistry } from "./tool-workers.js";
 import { wheelsAsked } from "./wheel-source.js";
 import { ConversationStore } from "./conversations.js";
@@ -22,6 +23,12 @@ function bootTimeoutMs() {
 
 const root = /** @type {HTMLElement} */ (document.getElementById("app"));
 const base = new URL("./", location.href);
+// Python workers start from Pyodide compiled once here and, after the first visit, from a memory
+// snapshot (docs/performance.md); ?snapshots=off starts each afresh. Asked for at once, beside
+// registry.json.
+const bootAssets = new PythonBootAssets(base,
+  { snapshots: new URLSearchParams(location.search).get("snapshots") !== "off" });
+bootAssets.prepare().catch(() => {});
 /** @type {AppController | undefined} */
 let controller;
 const grants = new Grants(localStorage);
@@ -29,6 +36,7 @@ const packageStore = new PackageStore();
 const host = new WorkerHost({
   spawn: moduleWorkerSpawner({
     bootTimeoutMs: bootTimeoutMs(),
+    bootAssets,
     onProgress: (worker, progress) => controller?.onBootProgress(worker, progress),
   }),
   // Packages a worker's code imports or asks micropip for: from this dist's lock, else through the
@@ -54,7 +62,7 @@ app.subscribe(() => {
 });
 paint();
 // Tests and the curious reach the running app from the console.
-Object.assign(window, { cloche: app });
+Object.assign(window, { cloche: app, clocheBootAssets: bootAssets });
 
 try {
   await app.start(await loadRegistry(new URL("registry.json", base)));

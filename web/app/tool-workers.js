@@ -98,14 +98,14 @@ export function pythonWorkerSpecs(registry, baseURL, loaded = bootPackages(regis
   return [
     // One call at a time in a Python worker: tool code can reach its worker's port, so only the
     // call it runs for may be in flight there (docs/security.md, "Integrity").
-    ...(shared.length ? [{ name: "python-tools", url, interruptible: true, oneCallAtATime: true,
+    ...(shared.length ? [{ name: "python-tools", url, runtime: /** @type {const} */ ("python"), interruptible: true, oneCallAtATime: true, standby: true,
       options: { packages: shared.filter((p) => wanted.has(p.name)).map((p) => p.name) },
       expectedTools: toolsOf(registry, shared.filter((p) => wanted.has(p.name)).map((p) => p.name)) }] : []),
     ...isolated.map((p) => {
       const namespace = (p.namespaces ?? [p.name])[0];
       const { memoryBytes } = permissionsOf(p);
       return {
-        name: workerOfPackage(registry, p.name), url, interruptible: true, oneCallAtATime: true,
+        name: workerOfPackage(registry, p.name), url, runtime: /** @type {const} */ ("python"), interruptible: true, oneCallAtATime: true,
         options: { packages: [p.name] }, expectedTools: toolsOf(registry, [p.name]),
         ...memoryBytes ? { memoryLimitBytes: memoryBytes } : {},
         ...CALL_ISOLATION[namespace] ? { isolateCalls: CALL_ISOLATION[namespace] } : {},
@@ -138,7 +138,7 @@ export function wasmWorkerSpecs(registry, baseURL, loaded = bootPackages(registr
   const wanted = new Set(loaded);
   const present = packages.filter((p) => wanted.has(p.name));
   const manifests = present.map((p) => manifestURL(p, baseURL));
-  return [{ name: "wasm", url: new URL(WASM_WORKER_URL, baseURL), options: { manifests },
+  return [{ name: "wasm", url: new URL(WASM_WORKER_URL, baseURL), runtime: /** @type {const} */ ("wasm"), options: { manifests },
     expectedTools: toolsOf(registry, present.map((p) => p.name)) }];
 }
 

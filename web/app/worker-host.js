@@ -35,7 +35,11 @@ export const DEFAULT_MAX_SESSIONS = 4;
 /**
  * @typedef {{name: string, url?: string | URL, options?: any, interruptible?: boolean,
  *            callTimeoutMs?: number, oneCallAtATime?: boolean, expectedTools?: string[],
- *            keepAfterCancel?: boolean, isolateCalls?: CallIsolation, memoryLimitBytes?: number}} WorkerSpec
+ *            keepAfterCancel?: boolean, isolateCalls?: CallIsolation, memoryLimitBytes?: number,
+ *            runtime?: "python" | "wasm", standby?: boolean}} WorkerSpec
+ *   runtime: "python" lets the spawner hand the worker the page's boot assets (worker-spawn.js)
+ *   standby: a second copy of the worker is kept started, to take its place at once when it is
+ *   restarted (a killed call's next call then waits for no boot)
  *   keepAfterCancel: keep a worker whose cancelled call still runs (the check switched off: only
  *   the hostile-tool suite's controls set it)
  *   expectedTools: the tools of the packages the host put into the worker; when given, the worker
@@ -79,16 +83,25 @@ export const DEFAULT_MAX_SESSIONS = 4;
  * @property {string} [session]  the session whose worker this is (isolateCalls)
  * @property {boolean} [oneShot]  a worker taken for one call with no session, ended when it returns
  * @property {boolean} [given]  an isolateCalls worker whose spare was taken and is being replaced
+ * @property {Standby | null} [standby]  its started copy (spec.standby), to take its place at a restart
  * @property {Map<string, SessionEntry>} [sessions]  an isolateCalls worker's sessions, least recently used first
  * @property {Set<ManagedWorker>} [oneShots]  an isolateCalls worker's calls with no session, in flight
  */
 
 /**
+ * @typedef {{started: Promise<ManagedWorker>, launched: boolean, options: string, replayed: number}} Standby
+ *   options, replayed: the spec's options and how many replayed requests it started with; a
+ *   standby whose worker has changed since is not used
  * @typedef {{worker: Promise<ManagedWorker>, calls: number}} SessionEntry
  *   calls: calls routed to the session and not yet done (a session with none may be closed)
  */
 
 export class WorkerHost {
+  /** Workers starting now (#start); standbys wait until there are none. */
+  #starting = 0;
+  /** @type {(() => void)[]} */
+  #quietWaiters = [];
+
   /**
    * @param {{spawn: Spawn, callTimeoutMs?: number, graceMs?: number, maxMessageLength?: number,
    *          heapGrowthLimitBytes?: number, listLimits?: import("./mcp-client.js").ListLimits,
@@ -139,6 +152,7 @@ export class WorkerHost {
     }
     this.workers.set(spec.name, worker);
     this.#watch(worker);
+    this.#standBy(worker);
     this.onWorkerEvent({ type: "started", worker: spec.name });
     this.#refuseUnexpected(worker);
     this.onToolsChanged();
@@ -152,6 +166,7 @@ export class WorkerHost {
     this.workers.delete(name);
     const reason = `the "${name}" worker was removed`;
     worker.retired = true;
+    this.#dropStandby(worker, reason);
     for (const entry of worker.sessions?.values() ?? []) entry.worker.then((w) => this.#retire(w, reason), () => {});
     for (const own of worker.oneShots ?? []) this.#retire(own, reason);
     // A spare being replaced: its handle is another's now, and the replacement stops itself.
@@ -303,6 +318,9 @@ export class WorkerHost {
     if (worker.refreshing) await worker.refreshing;
     if (!options.replay) return result;
     worker.replay.push({ method, params });
+    // The standby missed it: a new one starts with it replayed.
+    this.#dropStandby(worker, "its worker changed");
+    this.#standBy(worker);
     // An isolateCalls worker's sessions get it too; later spares get it at their start.
     for (const entry of worker.sessions?.values() ?? []) {
       const own = await entry.worker.catch(() => null);
@@ -567,9 +585,11 @@ export class WorkerHost {
     this.#event(worker, { type: "restarting", reason });
     worker.restarting = (async () => {
       await this.#stop(worker, reason);
+      const standby = this.#takeStandby(worker);
       let fresh;
       try {
-        fresh = await this.#start(worker.spec, worker.replay);
+        fresh = await (standby ?? Promise.reject(new Error("no standby")))
+          .catch(() => this.#start(worker.spec, worker.replay));
       } catch (error) {
         // No worker to answer: gone from the host, not a dead entry whose calls fail one by one.
         const why = `it was restarted (${reason}) but did not start again: ${error instanceof Error ? error.message : error}`;
@@ -581,6 +601,7 @@ export class WorkerHost {
       }
       Object.assign(worker, { handle: fresh.handle, client: fresh.client, info: fresh.info, tools: fresh.tools });
       this.#watch(worker);
+      this.#standBy(worker);
       this.#event(worker, { type: "restarted", reason });
       this.#refuseUnexpected(worker);
       this.onToolsChanged();
@@ -589,11 +610,74 @@ export class WorkerHost {
   }
 
   /**
+   * Start the standby copy of a worker whose spec asks for one, in the background. One that fails
+   * to start is forgotten: the next restart starts a worker as it would without.
+   * @param {ManagedWorker} worker
+   */
+  #standBy(worker) {
+    if (!worker.spec.standby || worker.standby || worker.retired || worker.oneShot) return;
+    /** @type {Standby} */
+    const standby = { options: JSON.stringify(worker.spec.options ?? {}), replayed: worker.replay.length,
+      launched: false, started: Promise.resolve(/** @type {any} */ (null)) };
+    worker.standby = standby;
+    // Once no other worker is starting: a standby must not slow the workers the page waits for.
+    standby.started = this.#whenQuiet().then(() => {
+      if (worker.standby !== standby) throw new Error("no longer wanted");
+      standby.launched = true;
+      return this.#start(worker.spec, worker.replay);
+    });
+    standby.started.catch(() => { if (worker.standby === standby) worker.standby = null; });
+  }
+
+  /** Resolves when no worker is starting. @returns {Promise<void>} */
+  #whenQuiet() {
+    return this.#starting === 0 ? Promise.resolve() : new Promise((resolve) => this.#quietWaiters.push(resolve));
+  }
+
+  /**
+   * The standby, if it was started for the worker as it is now (its spec's options and replayed
+   * requests), else null; either way the worker has none after this.
+   * @param {ManagedWorker} worker
+   * @returns {Promise<ManagedWorker> | null}
+   */
+  #takeStandby(worker) {
+    const standby = worker.standby;
+    worker.standby = null;
+    if (!standby?.launched) return null;
+    if (standby.options === JSON.stringify(worker.spec.options ?? {}) && standby.replayed === worker.replay.length) {
+      return standby.started;
+    }
+    standby.started.then((copy) => this.#stop(copy, "its worker changed"), () => {});
+    return null;
+  }
+
+  /** @param {ManagedWorker} worker @param {string} reason */
+  #dropStandby(worker, reason) {
+    const standby = worker.standby;
+    worker.standby = null;
+    standby?.started.then((copy) => this.#stop(copy, reason), () => {});
+  }
+
+  /**
    * @param {WorkerSpec} spec
    * @param {{method: string, params: any}[]} replay
    * @returns {Promise<ManagedWorker>}
    */
   async #start(spec, replay) {
+    this.#starting++;
+    try {
+      return await this.#startNow(spec, replay);
+    } finally {
+      if (--this.#starting === 0) for (const resolve of this.#quietWaiters.splice(0)) resolve();
+    }
+  }
+
+  /**
+   * @param {WorkerSpec} spec
+   * @param {{method: string, params: any}[]} replay
+   * @returns {Promise<ManagedWorker>}
+   */
+  async #startNow(spec, replay) {
     const handle = this.spawn(spec);
     let client;
     try {

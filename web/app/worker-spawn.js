@@ -21,12 +21,15 @@ export class WorkerBootError extends Error {
 /**
  * @typedef {{phase: string, done?: number, total?: number, detail?: string}} BootProgress
  * @typedef {{bootTimeoutMs?: number, onProgress?: (worker: string, p: BootProgress) => void,
- *            trustAfterBoot?: boolean, realm?: () => (Window | null)}} SpawnOptions
+ *            trustAfterBoot?: boolean, realm?: () => (Window | null),
+ *            bootAssets?: import("./python-boot-assets.js").PythonBootAssets}} SpawnOptions
  *   trustAfterBoot: keep believing the global channel after cloche/ready, as before issue 12 (the
  *   check switched off: only the hostile-tool suite's controls set it)
  *   realm: a frame whose own Content-Security-Policy the workers should live under (the docs
  *   embed's policy frame, web/embed/policy-frame.js): they start there as blob: modules, which
  *   inherit the policy of the frame that made them
+ *   bootAssets: what Python workers (specs with runtime "python") get to start fast: the page's
+ *   compiled Pyodide and a memory snapshot (python-boot-assets.js); the app's only
  */
 
 /**
@@ -59,6 +62,13 @@ export function spawnModuleWorker(spec, options = {}) {
     ? new Uint8Array(new SharedArrayBuffer(1)) : undefined;
   let phase = "download";
   let booted = false;
+  /** @type {Promise<import("../workers/pyodide-boot.js").BootAssets | undefined>} */
+  const booting = spec.runtime === "python" && options.bootAssets
+    ? options.bootAssets.forWorker().catch((error) => {
+      console.warn(`cloche: the ${spec.name} worker starts without the page's boot assets: ${error}`);
+      return undefined;
+    })
+    : Promise.resolve(undefined);
 
   /** @type {import("./worker-host.js").WorkerHandle} */
   const handle = {
@@ -72,6 +82,7 @@ export function spawnModuleWorker(spec, options = {}) {
     /** @param {string} message */
     const fail = (message) => {
       clearTimeout(timer);
+      booting.then((boot) => { if (boot?.snapshot) options.bootAssets?.drop(`a worker failed to start from it: ${message}`); });
       worker.terminate();
       reject(new WorkerBootError(spec.name, phase, message));
     };
@@ -95,17 +106,21 @@ export function spawnModuleWorker(spec, options = {}) {
       if (message?.type === "cloche/progress") {
         phase = message.phase;
         onProgress(spec.name, message);
+      } else if (message?.type === "cloche/snapshot" && message.snapshot instanceof Uint8Array) {
+        options.bootAssets?.keep(message.snapshot);
       } else if (message?.type === "cloche/failed") {
         fail(message.message);
       } else if (message?.type === "cloche/ready") {
         clearTimeout(timer);
         booted = true;
+        booting.then((boot) => { if (boot) options.bootAssets?.started(message.info, boot); });
         resolve(message.info);
       }
     });
   });
-  worker.postMessage({ type: "cloche/init", port: channel.port2, options: spec.options ?? {}, interruptBuffer },
-    [channel.port2]);
+  booting.then((boot) => worker.postMessage(
+    { type: "cloche/init", port: channel.port2, options: spec.options ?? {}, interruptBuffer, ...boot ? { boot } : {} },
+    [channel.port2]));
   return handle;
 }
 

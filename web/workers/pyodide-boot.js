@@ -103,34 +103,131 @@ export async function loadBuildInfo(url, fetchImpl = fetch) {
 }
 
 /**
+ * What the page may hand a Python worker to start faster (docs/performance.md):
+ * @typedef {{module?: WebAssembly.Module, snapshot?: Uint8Array, makeSnapshot?: boolean}} BootAssets
+ *   module: pyodide.asm.wasm, compiled once by the page for all its workers
+ *   snapshot: a memory snapshot an earlier worker made (SNAPSHOT_PACKAGES loaded and imported)
+ *   makeSnapshot: make one, and hand it back with the result
+ * @typedef {{pyodide: any, restored: boolean, snapshot?: Uint8Array, snapshotProblem?: string}} Booted
+ */
+
+/** What a snapshot holds: the packages every Python worker loads, loaded and imported, no more. */
+export const SNAPSHOT_PACKAGES = ["micropip", "cloche"];
+/** Imported before the snapshot is taken: Cloche's own modules, which the worker imports anyway
+ * (not micropip or pyodide.http: they hold JavaScript objects a snapshot cannot carry). */
+const SNAPSHOT_IMPORTS = "import cloche.worker";
+
+/**
  * Start the interpreter and load packages by name from the dist's lock, checking each arrived:
- * with a missing wheel loadPackage resolves to [] instead of throwing.
+ * with a missing wheel loadPackage resolves to [] instead of throwing. From `assets.snapshot` when
+ * there is one (falling back to a fresh start, with the reason, when Pyodide refuses it).
  * @param {URL} buildInfoURL
  * @param {string[]} packages
  * @param {ProgressCallback} report
+ * @param {BootAssets} [assets]
+ * @returns {Promise<Booted>}
  */
-export async function bootPyodide(buildInfoURL, packages, report) {
+export async function bootPyodide(buildInfoURL, packages, report, assets = {}) {
   report({ phase: "download" });
   const info = await loadBuildInfo(buildInfoURL);
   const indexURL = new URL(info.pyodideIndexURL, buildInfoURL);
-  await downloadCore(indexURL, info.coreFiles, report);
+  // A module compiled by the page was fetched and checked there already.
+  const coreFiles = assets.module ? withoutWasm(info.coreFiles) : info.coreFiles;
+  await downloadCore(indexURL, coreFiles, report);
 
   report({ phase: "boot" });
   const stderr = /** @type {string[]} */ ([]);
   /** @type {any} */
   let pyodide;
+  let restored = false;
+  let snapshotProblem;
   try {
     const { loadPyodide } = await import(new URL("pyodide.mjs", indexURL).href);
-    pyodide = await loadPyodide({
+    const options = {
       indexURL: indexURL.href,
       lockFileURL: new URL(info.lockFileURL, buildInfoURL).href,
       stdout: () => {},
       stderr: (/** @type {string} */ line) => { stderr.push(line); },
-    });
+    };
+    if (assets.snapshot) {
+      try {
+        pyodide = await fromModule(assets.module, () => loadPyodide({ ...options, _loadSnapshot: assets.snapshot }));
+        restored = true;
+      } catch (error) {
+        snapshotProblem = `the snapshot was not restored (${error}); started afresh`;
+      }
+    }
+    pyodide ??= await fromModule(assets.module,
+      () => loadPyodide({ ...options, ...assets.makeSnapshot ? { _makeSnapshot: true } : {} }));
   } catch (error) {
     throw new BootError("boot", `Pyodide failed to start: ${error}`);
   }
 
+  let snapshot;
+  if (assets.makeSnapshot && !restored) {
+    await loadPackages(pyodide, SNAPSHOT_PACKAGES, stderr, report);
+    try {
+      snapshot = takeSnapshot(pyodide);
+    } catch (error) {
+      snapshotProblem = `no snapshot was made: ${error}`;
+    }
+  }
+  // Those loaded for the snapshot are not loaded twice (loadPackage leaves them out of its answer).
+  await loadPackages(pyodide, packages.filter((name) => !(name in pyodide.loadedPackages)), stderr, report);
+  if (restored) pyodide.pyimport("cloche.worker").reseed_after_restore();
+  return { pyodide, restored, snapshot, snapshotProblem };
+}
+
+/** @param {Record<string, number>} coreFiles */
+function withoutWasm(coreFiles) {
+  return Object.fromEntries(Object.entries(coreFiles).filter(([name]) => !name.endsWith(".wasm")));
+}
+
+/**
+ * Run `start` (a loadPyodide) so that Pyodide instantiates `module` instead of compiling its own:
+ * it instantiates pyodide.asm.wasm with WebAssembly.instantiateStreaming, which is swapped for
+ * the time of the start only, before any tool code exists in this worker.
+ * @param {WebAssembly.Module | undefined} module
+ * @param {() => Promise<any>} start
+ */
+async function fromModule(module, start) {
+  if (!module) return start();
+  const { instantiateStreaming } = WebAssembly;
+  WebAssembly.instantiateStreaming = async (_source, imports) =>
+    ({ module, instance: await WebAssembly.instantiate(module, imports) });
+  try {
+    return await start();
+  } finally {
+    WebAssembly.instantiateStreaming = instantiateStreaming;
+  }
+}
+
+/**
+ * The heap after SNAPSHOT_IMPORTS, as Pyodide's makeMemorySnapshot gives it. The files packages
+ * unpacked live outside the heap (Emscripten's in-memory file system), so a restored worker loads
+ * its packages again: Pyodide's record of loaded packages is left out of the snapshot (it refuses
+ * one taken with any) and put back after.
+ * @param {any} pyodide
+ * @returns {Uint8Array}
+ */
+function takeSnapshot(pyodide) {
+  pyodide.runPython(SNAPSHOT_IMPORTS);
+  const loaded = { ...pyodide.loadedPackages };
+  for (const name of Object.keys(loaded)) delete pyodide.loadedPackages[name];
+  try {
+    return pyodide.makeMemorySnapshot();
+  } finally {
+    Object.assign(pyodide.loadedPackages, loaded);
+  }
+}
+
+/**
+ * @param {any} pyodide
+ * @param {string[]} packages
+ * @param {string[]} stderr  what Pyodide wrote there, for the reason of a failure
+ * @param {ProgressCallback} report
+ */
+async function loadPackages(pyodide, packages, stderr, report) {
   report({ phase: "packages", detail: packages.join(", ") });
   const messages = /** @type {string[]} */ ([]);
   let loaded;
@@ -148,7 +245,6 @@ export async function bootPyodide(buildInfoURL, packages, report) {
     const why = [...messages, ...stderr].join(" ").trim() || "no reason given";
     throw new BootError("packages", `could not load ${missing.join(", ")} from the lock: ${why}`);
   }
-  return pyodide;
 }
 
 /**

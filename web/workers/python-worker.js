@@ -1,15 +1,15 @@
 // The Python worker's entry (docs/worker-protocol.md): boot Pyodide with the packages asked for,
 // then bridge MCP between the port and cloche's PythonWorker, JSON text both ways.
-import { bootPyodide, describePython, heapUsage, BootError } from "./pyodide-boot.js";
+import { bootPyodide, describePython, heapUsage, BootError, SNAPSHOT_PACKAGES } from "./pyodide-boot.js";
 import { lockDown, closeLoaders } from "./lockdown.js";
 
-const BASE_PACKAGES = ["micropip", "cloche"];
+const BASE_PACKAGES = SNAPSHOT_PACKAGES;
 
 // Kept here, in this module's scope, before the lockdown replaces the global one: tool code
 // cannot reach it, so only this module can report progress, readiness or failure to the host.
 const postToHost = self.postMessage.bind(self);
-/** @param {any} message */
-const post = (message) => postToHost(message);
+/** @param {any} message @param {Transferable[]} [transfer] */
+const post = (message, transfer = []) => postToHost(message, transfer);
 
 // docs/worker-protocol.md, "Memory": wasm memory never shrinks, so the host watches the heap.
 const heapNotice = (/** @type {any} */ pyodide, /** @type {number} */ bootBytes) => JSON.stringify(
@@ -17,11 +17,14 @@ const heapNotice = (/** @type {any} */ pyodide, /** @type {number} */ bootBytes)
 
 self.addEventListener("message", async (/** @type {MessageEvent} */ event) => {
   if (event.data?.type !== "cloche/init") return;
-  const { port, options = {}, interruptBuffer } = event.data;
+  const { port, options = {}, interruptBuffer, boot = {} } = event.data;
   try {
     const packages = [...BASE_PACKAGES, ...(options.packages ?? [])];
-    const pyodide = await bootPyodide(new URL("../build-info.json", import.meta.url), packages,
-      (progress) => post({ type: "cloche/progress", ...progress }));
+    const { pyodide, restored, snapshot, snapshotProblem } = await bootPyodide(
+      new URL("../build-info.json", import.meta.url), packages,
+      (progress) => post({ type: "cloche/progress", ...progress }), boot);
+    // Made before any tool code existed here: the page keeps it for the next workers.
+    if (snapshot) post({ type: "cloche/snapshot", snapshot }, [snapshot.buffer]);
     if (interruptBuffer) pyodide.setInterruptBuffer(interruptBuffer);
     // Before any tool code runs (importing the tool packages below runs theirs): no network,
     // no storage, no loaders. Installs at run time get the wheels' bytes from the host.
@@ -55,7 +58,8 @@ self.addEventListener("message", async (/** @type {MessageEvent} */ event) => {
     post({
       type: "cloche/ready",
       info: { ...describePython(pyodide), crossOriginIsolated: self.crossOriginIsolated, problems,
-        heapBytes: bootHeap },  // the boot size, for the host's comparison
+        heapBytes: bootHeap,  // the boot size, for the host's comparison
+        started: restored ? "snapshot" : "fresh", ...snapshotProblem ? { snapshotProblem } : {} },
     });
   } catch (error) {
     const phase = error instanceof BootError ? error.phase : "boot";

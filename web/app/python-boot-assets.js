@@ -1,0 +1,167 @@
+// What the app hands its Python workers so that they start fast (docs/performance.md): Pyodide's
+// WebAssembly compiled once for all of them, and a memory snapshot of an interpreter with Cloche
+// loaded, made by the first worker of the first visit and kept in IndexedDB for the next visits.
+// The app's only (docs embeds start their workers plainly). No DOM here.
+import { requestDone, transactionDone } from "./idb.js";
+
+export const SNAPSHOT_DATABASE = "cloche-snapshots";
+const STORE = "snapshots";
+
+/**
+ * @typedef {import("../workers/pyodide-boot.js").BootAssets} BootAssets
+ * @typedef {{database?: string, snapshots?: boolean, fetchImpl?: typeof fetch,
+ *            indexedDB?: IDBFactory}} AssetOptions
+ *   snapshots: false boots every worker afresh (the page's ?snapshots=off, and tests comparing
+ *   both ways)
+ */
+
+export class PythonBootAssets {
+  /**
+   * @param {URL} baseURL  where build-info.json and the lock are
+   * @param {AssetOptions} [options]
+   */
+  constructor(baseURL, options = {}) {
+    this.baseURL = baseURL;
+    this.snapshots = options.snapshots ?? true;
+    this.database = options.database ?? SNAPSHOT_DATABASE;
+    this.fetch = options.fetchImpl ?? fetch.bind(globalThis);
+    this.indexedDB = options.indexedDB ?? globalThis.indexedDB;
+    /** How the workers started: for the runtime panel, tests and the bench. */
+    this.counts = { snapshot: 0, fresh: 0, made: 0, refused: 0 };
+    /** @type {Promise<{module?: WebAssembly.Module, key: string}> | null} */
+    this.prepared = null;
+    /** @type {Promise<Uint8Array | null> | null} */
+    this.kept = null;
+    this.making = false;
+  }
+
+  /** Compile Pyodide's WebAssembly and find the snapshot, once: start this as early as possible. */
+  prepare() {
+    this.prepared ??= this.#prepare();
+    return this.prepared;
+  }
+
+  async #prepare() {
+    const infoText = await (await this.fetch(new URL("build-info.json", this.baseURL))).text();
+    const info = JSON.parse(infoText);
+    const lockText = await (await this.fetch(new URL(info.lockFileURL, this.baseURL))).text();
+    // A snapshot is good for this exact build: the core's version and file sizes, and every
+    // wheel's sha256 in the lock.
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${infoText}\n${lockText}`));
+    const key = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+    if (this.snapshots) this.kept ??= this.#read(key);
+    // The worker fetches the rest of the core itself (pyodide-boot.js downloadCore); asked for
+    // now, beside the WebAssembly, it is in the HTTP cache by the time the worker starts.
+    for (const name of Object.keys(info.coreFiles).filter((n) => !n.endsWith(".wasm"))) {
+      this.fetch(new URL(`${info.pyodideIndexURL}${name}`, this.baseURL)).then((r) => r.arrayBuffer()).catch(() => {});
+    }
+    const wasm = new URL(`${info.pyodideIndexURL}pyodide.asm.wasm`, this.baseURL);
+    let module;
+    try {
+      module = await WebAssembly.compileStreaming(this.fetch(wasm));
+    } catch (error) {
+      // Each worker then compiles its own and reports what is wrong with the file.
+      console.warn(`cloche: ${wasm.pathname} could not be compiled in the page: ${error}`);
+    }
+    return { module, key };
+  }
+
+  /**
+   * What the next Python worker's cloche/init carries as `boot`. The first worker without a
+   * snapshot to restore makes one.
+   * @returns {Promise<BootAssets>}
+   */
+  async forWorker() {
+    const { module, key } = await this.prepare();
+    if (!this.snapshots) return { module };
+    this.kept ??= this.#read(key);
+    const snapshot = await this.kept;
+    if (snapshot) return { module, snapshot };
+    if (this.making) return { module };
+    this.making = true;
+    return { module, makeSnapshot: true };
+  }
+
+  /**
+   * A worker made a snapshot: keep it for the workers after it and for the next visits.
+   * @param {Uint8Array} snapshot
+   */
+  async keep(snapshot) {
+    const { key } = await this.prepare();
+    this.counts.made++;
+    this.kept = Promise.resolve(snapshot);
+    await this.#write(key, snapshot).catch((error) =>
+      console.warn(`cloche: the Python snapshot could not be kept for the next visit: ${error}`));
+  }
+
+  /**
+   * How a worker started (its cloche/ready info). A snapshot Pyodide refused, or one a worker
+   * failed to start from, is dropped: the next workers start afresh and make a new one.
+   * @param {{started?: string, snapshotProblem?: string} | undefined} info
+   * @param {BootAssets} assets  what it was given
+   */
+  started(info, assets) {
+    if (info?.started === "snapshot") this.counts.snapshot++;
+    else this.counts.fresh++;
+    if (assets.snapshot && info?.started !== "snapshot") this.drop(info?.snapshotProblem ?? "the worker did not start from it");
+    if (assets.makeSnapshot && !this.counts.made) this.making = false;  // the next worker tries
+  }
+
+  /** @param {string} reason */
+  drop(reason) {
+    this.counts.refused++;
+    console.warn(`cloche: the Python snapshot was dropped: ${reason}`);
+    this.kept = Promise.resolve(null);
+    this.making = false;
+    this.prepare().then(({ key }) => this.#delete(key)).catch(() => {});
+  }
+
+  /** @returns {Promise<IDBDatabase>} */
+  async #open() {
+    const request = this.indexedDB.open(this.database, 1);
+    request.onupgradeneeded = () => request.result.createObjectStore(STORE);
+    return requestDone(request);
+  }
+
+  /** @param {string} key @returns {Promise<Uint8Array | null>} */
+  async #read(key) {
+    try {
+      const db = await this.#open();
+      try {
+        const value = await requestDone(db.transaction(STORE).objectStore(STORE).get(key));
+        return value instanceof Uint8Array ? value : null;
+      } finally {
+        db.close();
+      }
+    } catch (error) {
+      console.warn(`cloche: no Python snapshot could be read: ${error}`);
+      return null;
+    }
+  }
+
+  /** One snapshot is kept: the current build's. @param {string} key @param {Uint8Array} snapshot */
+  async #write(key, snapshot) {
+    const db = await this.#open();
+    try {
+      const transaction = db.transaction(STORE, "readwrite");
+      const store = transaction.objectStore(STORE);
+      store.clear();
+      store.put(snapshot, key);
+      await transactionDone(transaction);
+    } finally {
+      db.close();
+    }
+  }
+
+  /** @param {string} key */
+  async #delete(key) {
+    const db = await this.#open();
+    try {
+      const transaction = db.transaction(STORE, "readwrite");
+      transaction.objectStore(STORE).delete(key);
+      await transactionDone(transaction);
+    } finally {
+      db.close();
+    }
+  }
+}
