@@ -46,13 +46,14 @@ export function contentTypeProblem(name, contentType) {
 /**
  * Fetch every core file once, checking status and content type, so that a broken server gives a
  * clear error naming the file instead of a boot that never ends. The bytes land in the HTTP cache
- * (the core lives under a versioned, immutable path), where loadPyodide then finds them.
+ * (the core lives under a versioned, immutable path), where loadPyodide then finds them. With
+ * `checkOnly`, when the page has fetched the core already, only status and type are checked.
  * @param {URL} indexURL
  * @param {Record<string, number>} coreFiles  name -> size in bytes
  * @param {ProgressCallback} report
  * @param {typeof fetch} fetchImpl
  */
-export async function downloadCore(indexURL, coreFiles, report, fetchImpl = fetch) {
+export async function downloadCore(indexURL, coreFiles, report, fetchImpl = fetch, { checkOnly = false } = {}) {
   const total = Object.values(coreFiles).reduce((a, b) => a + b, 0);
   let done = 0;
   report({ phase: "download", done, total });
@@ -71,6 +72,10 @@ export async function downloadCore(indexURL, coreFiles, report, fetchImpl = fetc
     }
     const problem = contentTypeProblem(url.pathname, response.headers.get("content-type"));
     if (problem) throw new BootError("download", problem);
+    if (checkOnly) {
+      await response.body?.cancel();
+      return;
+    }
     if (!response.body) return;
     const reader = response.body.getReader();
     for (;;) {
@@ -131,9 +136,9 @@ export async function bootPyodide(buildInfoURL, packages, report, assets = {}) {
   report({ phase: "download" });
   const info = await loadBuildInfo(buildInfoURL);
   const indexURL = new URL(info.pyodideIndexURL, buildInfoURL);
-  // A module compiled by the page was fetched and checked there already.
+  // A page that compiled the module has fetched the whole core already (python-boot-assets.js).
   const coreFiles = assets.module ? withoutWasm(info.coreFiles) : info.coreFiles;
-  await downloadCore(indexURL, coreFiles, report);
+  await downloadCore(indexURL, coreFiles, report, fetch, { checkOnly: Boolean(assets.module) });
 
   report({ phase: "boot" });
   const stderr = /** @type {string[]} */ ([]);

@@ -18,11 +18,16 @@ const heapNotice = (/** @type {any} */ pyodide, /** @type {number} */ bootBytes)
 self.addEventListener("message", async (/** @type {MessageEvent} */ event) => {
   if (event.data?.type !== "cloche/init") return;
   const { port, options = {}, interruptBuffer, boot = {} } = event.data;
+  // When each boot phase began, in ms since cloche/init arrived: for the runtime panel and the bench.
+  const began = performance.now();
+  const phases = /** @type {Record<string, number>} */ ({});
   try {
     const packages = [...BASE_PACKAGES, ...(options.packages ?? [])];
     const { pyodide, restored, snapshot, snapshotProblem } = await bootPyodide(
-      new URL("../build-info.json", import.meta.url), packages,
-      (progress) => post({ type: "cloche/progress", ...progress }), boot);
+      new URL("../build-info.json", import.meta.url), packages, (progress) => {
+        phases[progress.phase] ??= Math.round(performance.now() - began);
+        post({ type: "cloche/progress", ...progress });
+      }, boot);
     // Made before any tool code existed here: the page keeps it for the next workers.
     if (snapshot) post({ type: "cloche/snapshot", snapshot }, [snapshot.buffer]);
     if (interruptBuffer) pyodide.setInterruptBuffer(interruptBuffer);
@@ -59,7 +64,8 @@ self.addEventListener("message", async (/** @type {MessageEvent} */ event) => {
       type: "cloche/ready",
       info: { ...describePython(pyodide), crossOriginIsolated: self.crossOriginIsolated, problems,
         heapBytes: bootHeap,  // the boot size, for the host's comparison
-        started: restored ? "snapshot" : "fresh", ...snapshotProblem ? { snapshotProblem } : {} },
+        started: restored ? "snapshot" : "fresh", ...snapshotProblem ? { snapshotProblem } : {},
+        phases: { ...phases, ready: Math.round(performance.now() - began) } },
     });
   } catch (error) {
     const phase = error instanceof BootError ? error.phase : "boot";
