@@ -51,10 +51,12 @@ def main(out: Path) -> int:
     if escapes.is_file():
         cases = json.loads(escapes.read_text())
         controls = sum(1 for case in cases if case["control"] == "escaped")
-        escaped = sum(1 for case in cases if case["locked"] == "escaped")
+        boots = ("fresh", "restored")  # how the worker started (escape.spec.js)
+        escaped = sum(1 for case in cases if any(case.get(boot) == "escaped" for boot in boots))
         print(
             f"  security: {len(cases)} escape cases, {controls} controls escaped as they should, "
-            f"{escaped} escapes from the locked-down worker"
+            f"{escaped} escapes from the locked-down worker (started afresh, and restored "
+            "from a memory snapshot)"
         )
     resources = out / "security" / "resources.json"
     if resources.is_file():

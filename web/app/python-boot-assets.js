@@ -1,8 +1,9 @@
 // What the app hands its Python workers so that they start fast (docs/performance.md): Pyodide's
 // WebAssembly compiled once for all of them, and a memory snapshot of an interpreter with Cloche
-// loaded, made by the first worker of the first visit and kept in IndexedDB for the next visits.
-// The app's only (docs embeds start their workers plainly). No DOM here.
+// loaded, made on the first visit by a worker of its own (which runs no tool) and kept in
+// IndexedDB for the next visits. The app's only (docs embeds start their workers plainly).
 import { requestDone, transactionDone } from "./idb.js";
+import { PYTHON_WORKER_URL } from "./tool-workers.js";
 
 export const SNAPSHOT_DATABASE = "cloche-snapshots";
 const STORE = "snapshots";
@@ -10,9 +11,11 @@ const STORE = "snapshots";
 /**
  * @typedef {import("../workers/pyodide-boot.js").BootAssets} BootAssets
  * @typedef {{database?: string, snapshots?: boolean, fetchImpl?: typeof fetch,
- *            indexedDB?: IDBFactory}} AssetOptions
+ *            indexedDB?: IDBFactory, makeAfterMs?: number, makeTimeoutMs?: number}} AssetOptions
  *   snapshots: false boots every worker afresh (the page's ?snapshots=off, and tests comparing
  *   both ways)
+ *   makeAfterMs: how long after the first worker started afresh the snapshot is made, so that it
+ *   does not slow the workers the page is waiting for (default 1 s)
  */
 
 export class PythonBootAssets {
@@ -26,6 +29,8 @@ export class PythonBootAssets {
     this.database = options.database ?? SNAPSHOT_DATABASE;
     this.fetch = options.fetchImpl ?? fetch.bind(globalThis);
     this.indexedDB = options.indexedDB ?? globalThis.indexedDB;
+    this.makeAfterMs = options.makeAfterMs ?? 1_000;
+    this.makeTimeoutMs = options.makeTimeoutMs ?? 120_000;
     /** How the workers started: for the runtime panel, tests and the bench. */
     this.counts = { snapshot: 0, fresh: 0, made: 0, refused: 0 };
     /** @type {Promise<{module?: WebAssembly.Module, key: string}> | null} */
@@ -67,8 +72,7 @@ export class PythonBootAssets {
   }
 
   /**
-   * What the next Python worker's cloche/init carries as `boot`. The first worker without a
-   * snapshot to restore makes one.
+   * What the next Python worker's cloche/init carries as `boot`.
    * @returns {Promise<BootAssets>}
    */
   async forWorker() {
@@ -76,14 +80,59 @@ export class PythonBootAssets {
     if (!this.snapshots) return { module };
     this.kept ??= this.#read(key);
     const snapshot = await this.kept;
-    if (snapshot) return { module, snapshot };
-    if (this.making) return { module };
-    this.making = true;
-    return { module, makeSnapshot: true };
+    return snapshot ? { module, snapshot } : { module };
   }
 
   /**
-   * A worker made a snapshot: keep it for the workers after it and for the next visits.
+   * How a worker started (its cloche/ready info). A snapshot Pyodide refused, or one a worker
+   * failed to start from, is dropped. Without a snapshot, one is made in the background.
+   * @param {{started?: string, snapshotProblem?: string} | undefined} info
+   * @param {BootAssets} assets  what it was given
+   */
+  started(info, assets) {
+    if (info?.started === "snapshot") this.counts.snapshot++;
+    else this.counts.fresh++;
+    if (assets.snapshot && info?.started !== "snapshot") this.drop(info?.snapshotProblem ?? "the worker did not start from it");
+    if (info?.started !== "snapshot") this.#makeSoon();
+  }
+
+  #makeSoon() {
+    if (!this.snapshots || this.making) return;
+    this.making = true;
+    setTimeout(() => this.#make().finally(() => { this.making = false; }), this.makeAfterMs);
+  }
+
+  /**
+   * Make a snapshot in a worker of its own: a Python worker told to make one loads Cloche, hands
+   * the snapshot back and serves nothing (web/workers/python-worker.js). No tool code ever runs in
+   * the interpreter a snapshot is taken of.
+   */
+  async #make() {
+    const { module, key } = await this.prepare();
+    if (await (this.kept ??= this.#read(key))) return;
+    const worker = new Worker(new URL(PYTHON_WORKER_URL, this.baseURL), { type: "module", name: "cloche-snapshot" });
+    try {
+      const snapshot = await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`none came within ${this.makeTimeoutMs / 1000} s`)), this.makeTimeoutMs);
+        worker.onmessage = (event) => {
+          if (event.data?.type === "cloche/snapshot" && event.data.snapshot instanceof Uint8Array) resolve(event.data.snapshot);
+          else if (event.data?.type === "cloche/failed") reject(new Error(event.data.message));
+          else return;
+          clearTimeout(timer);
+        };
+        worker.onerror = (event) => { clearTimeout(timer); reject(new Error(event.message || "the worker failed to load")); };
+        worker.postMessage({ type: "cloche/init", options: {}, boot: { module, makeSnapshot: true } });
+      });
+      await this.keep(snapshot);
+    } catch (error) {
+      console.warn(`cloche: no Python snapshot was made: ${error instanceof Error ? error.message : error}`);
+    } finally {
+      worker.terminate();
+    }
+  }
+
+  /**
+   * Keep a snapshot for the workers after it and for the next visits.
    * @param {Uint8Array} snapshot
    */
   async keep(snapshot) {
@@ -94,25 +143,11 @@ export class PythonBootAssets {
       console.warn(`cloche: the Python snapshot could not be kept for the next visit: ${error}`));
   }
 
-  /**
-   * How a worker started (its cloche/ready info). A snapshot Pyodide refused, or one a worker
-   * failed to start from, is dropped: the next workers start afresh and make a new one.
-   * @param {{started?: string, snapshotProblem?: string} | undefined} info
-   * @param {BootAssets} assets  what it was given
-   */
-  started(info, assets) {
-    if (info?.started === "snapshot") this.counts.snapshot++;
-    else this.counts.fresh++;
-    if (assets.snapshot && info?.started !== "snapshot") this.drop(info?.snapshotProblem ?? "the worker did not start from it");
-    if (assets.makeSnapshot && !this.counts.made) this.making = false;  // the next worker tries
-  }
-
   /** @param {string} reason */
   drop(reason) {
     this.counts.refused++;
     console.warn(`cloche: the Python snapshot was dropped: ${reason}`);
     this.kept = Promise.resolve(null);
-    this.making = false;
     this.prepare().then(({ key }) => this.#delete(key)).catch(() => {});
   }
 

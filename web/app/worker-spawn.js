@@ -106,8 +106,6 @@ export function spawnModuleWorker(spec, options = {}) {
       if (message?.type === "cloche/progress") {
         phase = message.phase;
         onProgress(spec.name, message);
-      } else if (message?.type === "cloche/snapshot" && message.snapshot instanceof Uint8Array) {
-        options.bootAssets?.keep(message.snapshot);
       } else if (message?.type === "cloche/failed") {
         fail(message.message);
       } else if (message?.type === "cloche/ready") {

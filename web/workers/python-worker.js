@@ -28,8 +28,13 @@ self.addEventListener("message", async (/** @type {MessageEvent} */ event) => {
         phases[progress.phase] ??= Math.round(performance.now() - began);
         post({ type: "cloche/progress", ...progress });
       }, boot);
-    // Made before any tool code existed here: the page keeps it for the next workers.
-    if (snapshot) post({ type: "cloche/snapshot", snapshot }, [snapshot.buffer]);
+    // A worker asked for a snapshot makes one and serves nothing: the page keeps the snapshot for
+    // the workers after it and ends this one (python-boot-assets.js).
+    if (boot.makeSnapshot) {
+      if (snapshot) post({ type: "cloche/snapshot", snapshot }, [snapshot.buffer]);
+      else post({ type: "cloche/failed", phase: "snapshot", message: snapshotProblem ?? "no snapshot was made" });
+      return;
+    }
     if (interruptBuffer) pyodide.setInterruptBuffer(interruptBuffer);
     // Before any tool code runs (importing the tool packages below runs theirs): no network,
     // no storage, no loaders. Installs at run time get the wheels' bytes from the host.

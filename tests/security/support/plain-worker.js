@@ -8,7 +8,7 @@ self.addEventListener("message", async (event) => {
     try {
       const { origin, wheel } = event.data;
       const { bootPyodide } = await import(`${origin}/workers/pyodide-boot.js`);
-      const pyodide = await bootPyodide(new URL("/build-info.json", origin), ["micropip", "cloche"], () => {});
+      const { pyodide } = await bootPyodide(new URL("/build-info.json", origin), ["micropip", "cloche"], () => {});
       pyodide.FS.writeFile(`/tmp/${wheel.fileName}`, Uint8Array.from(atob(wheel.base64), (c) => c.charCodeAt(0)));
       await pyodide.runPythonAsync(`import micropip\nawait micropip.install("emfs:/tmp/${wheel.fileName}", deps=False)`);
       self.runCase = pyodide.pyimport("cloche_hostile_tools").run_case;
