@@ -5,7 +5,7 @@
 //     50 KB (issue 16); reported, not enforced;
 //   - the runtime's page side (WorkerHost, the protocol, the policy frame), loaded when a demo is
 //     first about to be used.
-//   node scripts/bench_embed_size.mjs
+//   node scripts/bench_embed_size.mjs [--json]   (--json: {"first", "runtime", "total", "target"} in bytes)
 import { build } from "esbuild";
 
 const TARGET_BYTES = 50 * 1024;
@@ -35,6 +35,10 @@ for (const [path, output] of outputs) {
 const size = (/** @type {string[]} */ paths) => paths.reduce((sum, p) => sum + result.metafile.outputs[p].bytes, 0);
 const first = size([...initial]);
 const total = size(outputs.map(([path]) => path));
+if (process.argv.includes("--json")) {
+  console.log(JSON.stringify({ first, runtime: total - first, total, target: TARGET_BYTES }));
+  process.exit(0);
+}
 console.log(`docs embed, minified                          size   target`);
 console.log(`to show the demos (elements, form, Preact) ${kb(first).padStart(9)}   <= ${kb(TARGET_BYTES)}`);
 console.log(`the runtime's page side, at first use      ${kb(total - first).padStart(9)}`);

@@ -26,7 +26,6 @@ import asyncio
 import json
 import multiprocessing
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -37,6 +36,10 @@ from typing import Any
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_rows import Row, format_table, percentile
+
+SECTION = "Model relay (fake upstream on 127.0.0.1)"
 TARGET_ADDED_P50_MS = 2.0
 TARGET_STREAMS = 200
 BURST_STREAMS = 300
@@ -182,11 +185,6 @@ def _fake_upstream() -> FakeUpstream:
     return FakeUpstream()
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 def cpu_seconds(pid: int | None) -> float:
     """User plus system CPU time of a process (Linux /proc), or -1 where that is unknown."""
     try:
@@ -262,6 +260,80 @@ async def hold_streams(relay: str, count: int, hold: float) -> tuple[int, list[s
     return sum(results), errors
 
 
+def measure(
+    requests: int = 400,
+    streams: int = TARGET_STREAMS,
+    hold: float = 3.0,
+    burst: int = BURST_STREAMS,
+) -> list[Row]:
+    """The relay's rows: each added figure is the relay minus the upstream called directly, with
+    requests interleaved in this one run."""
+    with tempfile.TemporaryDirectory() as dist:
+        (Path(dist) / "index.html").write_text("<!doctype html><title>bench</title>")
+        upstream = Process(_fake_upstream)
+        relay = None
+        try:
+            room = max(streams, burst) + 56
+            relay = Process(_relay_app, upstream.url + "/v1", dist, room)
+            direct_v1, relay_v1 = upstream.url + "/v1", relay.url + "/v1"
+            latency, cpu_fresh = measure_latency(direct_v1, relay_v1, requests, relay.process.pid)
+            first = measure_first_token(direct_v1, relay_v1, max(50, requests // 2))
+            held, errors = asyncio.run(hold_streams(relay_v1, streams, hold))
+            peak = httpx.get(upstream.url + "/stats").json()["peak_streams"]
+            burst_held, burst_errors = asyncio.run(hold_streams(relay_v1, burst, hold))
+            burst_peak = httpx.get(upstream.url + "/stats").json()["peak_streams"]
+            after_burst, cpu_after = measure_latency(
+                direct_v1, relay_v1, requests, relay.process.pid
+            )
+        finally:
+            if relay is not None:
+                relay.stop()
+            upstream.stop()
+
+    rows = []
+    after = f"after a burst of {burst} streams"
+    for label, samples, target in (
+        ("added latency, plain chat request", latency, TARGET_ADDED_P50_MS),
+        ("added time to first token, streamed", first, None),
+        (f"added latency, {after}", after_burst, TARGET_ADDED_P50_MS),
+    ):
+        direct, relayed = samples["direct"], samples["relay"]
+        added = percentile(relayed, 0.5) - percentile(direct, 0.5)
+        added_p99 = percentile(relayed, 0.99) - percentile(direct, 0.99)
+        note = (
+            f"{len(relayed)} requests a path, interleaved; direct p50 {percentile(direct, 0.5):.2f}"
+            f" ms, via relay {percentile(relayed, 0.5):.2f} ms"
+        )
+        rows.append(
+            Row(
+                SECTION,
+                label,
+                f"{added:+.2f} ms",
+                f"{added_p99:+.2f} ms",
+                note=note,
+                target=f"p50 <= {target} ms" if target else "",
+                met=added <= target if target else None,
+            )
+        )
+    if min(cpu_fresh, cpu_after) >= 0:
+        rows.append(
+            Row(SECTION, "relay process CPU a request", f"{cpu_fresh:.2f} ms",
+                note=f"{cpu_after:.2f} ms {after}")
+        )  # fmt: skip
+    for label, count_held, wanted, top, failures in (
+        ("concurrent streams held", held, streams, peak, errors),
+        (f"burst of {burst} streams served", burst_held, burst, burst_peak, burst_errors),
+    ):
+        status = "no errors" if not failures else f"errors: {sorted(set(failures))}"
+        ok = count_held == wanted and top >= wanted and not failures
+        rows.append(
+            Row(SECTION, label, f"{count_held} of {wanted}",
+                note=f"{top} open at once at the upstream, each {hold:g} s; {status}",
+                target=f"all {wanted}", met=ok)
+        )  # fmt: skip
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=400, help="requests per path (400)")
@@ -272,74 +344,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
-
-    with tempfile.TemporaryDirectory() as dist:
-        (Path(dist) / "index.html").write_text("<!doctype html><title>bench</title>")
-        upstream = Process(_fake_upstream)
-        relay = None
-        try:
-            room = max(args.streams, args.burst) + 56
-            relay = Process(_relay_app, upstream.url + "/v1", dist, room)
-            direct_v1, relay_v1 = upstream.url + "/v1", relay.url + "/v1"
-            latency, cpu_fresh = measure_latency(
-                direct_v1, relay_v1, args.requests, relay.process.pid
-            )
-            first = measure_first_token(direct_v1, relay_v1, max(50, args.requests // 2))
-            held, errors = asyncio.run(hold_streams(relay_v1, args.streams, args.hold))
-            peak = httpx.get(upstream.url + "/stats").json()["peak_streams"]
-            burst_held, burst_errors = asyncio.run(hold_streams(relay_v1, args.burst, args.hold))
-            burst_peak = httpx.get(upstream.url + "/stats").json()["peak_streams"]
-            after_burst, cpu_after = measure_latency(
-                direct_v1, relay_v1, args.requests, relay.process.pid
-            )
-        finally:
-            if relay is not None:
-                relay.stop()
-            upstream.stop()
-
-    rows = []
-    added: dict[str, float] = {}
-    after = f"after a burst of {args.burst}"
-    for label, samples in (
-        ("latency", latency),
-        ("time to first token", first),
-        (f"latency {after}", after_burst),
-    ):
-        for name, fraction in (("p50", 0.50), ("p99", 0.99)):
-            d, r = percentile(samples["direct"], fraction), percentile(samples["relay"], fraction)
-            rows.append((f"relay {label} {name} (ms)", f"{d:.2f}", f"{r:.2f}", f"{r - d:+.2f}"))
-            added[f"{label} {name}"] = r - d
-    count = len(latency["relay"])
-    mean = statistics.mean(latency["relay"])
-    print(
-        f"Model relay benchmark: loopback, {count} requests per path (mean {mean:.2f} ms via relay)"
-    )
-    print(f"{'row':<52} {'direct':>9} {'via relay':>10} {'added':>8}")
-    for row in rows:
-        print(f"{row[0]:<52} {row[1]:>9} {row[2]:>10} {row[3]:>8}")
-    if min(cpu_fresh, cpu_after) >= 0:
-        print(
-            f"{'relay process CPU per request (ms)':<52} fresh {cpu_fresh:.2f}, "
-            f"{after} {cpu_after:.2f}"
-        )
-    for label, count_held, wanted, top, failures in (
-        ("relay concurrent streams held", held, args.streams, peak, errors),
-        (f"relay burst of {args.burst} streams", burst_held, args.burst, burst_peak, burst_errors),
-    ):
-        status = "no errors" if not failures else f"errors: {sorted(set(failures))}"
-        print(
-            f"{label:<52} {count_held:>9} of {wanted}, {top} open at once at the upstream, {status}"
-        )
-    ok_latency = max(added["latency p50"], added[f"latency {after} p50"]) <= TARGET_ADDED_P50_MS
-    ok_streams = held == args.streams and peak >= args.streams and args.streams >= TARGET_STREAMS
-    ok_burst = burst_held == args.burst and not burst_errors
-    print(
-        f"targets: added p50 <= {TARGET_ADDED_P50_MS} ms (fresh and after the burst): "
-        f"{'met' if ok_latency else 'MISSED'}; "
-        f"{TARGET_STREAMS} concurrent streams: {'met' if ok_streams else 'MISSED'}; "
-        f"burst served: {'met' if ok_burst else 'MISSED'}"
-    )
-    return 1 if args.strict and not (ok_latency and ok_streams and ok_burst) else 0
+    rows = measure(args.requests, args.streams, args.hold, args.burst)
+    print(format_table(rows, "Model relay against a fake upstream on 127.0.0.1"))
+    missed = any(row.met is False for row in rows)
+    return 1 if args.strict and missed else 0
 
 
 if __name__ == "__main__":

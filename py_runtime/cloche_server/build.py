@@ -35,6 +35,7 @@ from ._files import (
     write_if_changed,
 )
 from .dependencies import DependencyError, Resolution, read_metadata, resolve
+from .page_preloads import with_preloads
 from .pure_wheels import pip_download
 from .pyodide_lock_file import LockError, check_lock, write_lock
 from .pyodide_packages import PackageSourceError, PyodidePackages
@@ -414,7 +415,8 @@ def build_dist(
     core = f"pyodide/v{version}/"
     out = _Output(dist, report)
     for path in _web_files(project):
-        out.copy(path, str(path.relative_to(project.web)))
+        if path != project.web / "index.html":  # written below, with its preload links
+            out.copy(path, str(path.relative_to(project.web)))
     core_sizes = {}
     for name in PYODIDE_CORE_FILES:
         if name == PYODIDE_WASM:
@@ -433,6 +435,9 @@ def build_dist(
         # Pure dependencies go on the import path too, so tools that import them at the top work.
         document = with_wasm_packages(registry_json([*wheels, *deps.pure_wheels]), wasm_packages)
         out.write(REGISTRY_NAME, with_boot_flags(document, project.on_demand_packages()))
+        # Once every module the page imports is in the dist (the vendored ones included).
+        page = (project.web / "index.html").read_text(encoding="utf-8")
+        out.write("index.html", with_preloads(page, dist).encode())
     except (RegistryError, VendoredFileMissing, WasmDistError) as error:
         raise BuildError(str(error)) from None
     from cloche import __version__

@@ -50,6 +50,16 @@ def test_digests_of_bytes_match_hashlib(packages: Any, algorithm: str, size: int
     assert result["hex"] == hashlib.new(algorithm, data).hexdigest()
 
 
+def test_sha256_of_a_megabyte_of_random_bytes(packages: Any) -> None:
+    data = random.Random(17).randbytes(2**20 + 7)  # many blocks, every byte value, a short tail
+    result = call(packages, "hash.sha256", base64=base64.b64encode(data).decode())
+    assert result == {
+        "algorithm": "sha256",
+        "hex": hashlib.sha256(data).hexdigest(),
+        "bytes": len(data),
+    }
+
+
 def test_hash_needs_exactly_one_input(packages: Any) -> None:
     with pytest.raises(ToolFailed, match="exactly one"):
         call(packages, "hash.sha256", text="a", base64="YQ==")

@@ -33,7 +33,7 @@ export class PythonBootAssets {
     this.makeTimeoutMs = options.makeTimeoutMs ?? 120_000;
     /** How the workers started: for the runtime panel, tests and the bench. */
     this.counts = { snapshot: 0, fresh: 0, made: 0, refused: 0 };
-    /** @type {Promise<{module?: WebAssembly.Module, key: string}> | null} */
+    /** @type {Promise<{module: Promise<WebAssembly.Module | null>, key: string}> | null} */
     this.prepared = null;
     /** @type {Promise<Uint8Array | null> | null} */
     this.kept = null;
@@ -49,31 +49,35 @@ export class PythonBootAssets {
   async #prepare() {
     const infoText = await (await this.fetch(new URL("build-info.json", this.baseURL))).text();
     const info = JSON.parse(infoText);
+    const wasm = new URL(`${info.pyodideIndexURL}pyodide.asm.wasm`, this.baseURL);
+    // Started first, and not waited for here: workers start loading the rest meanwhile, and wait
+    // for it only to instantiate (pyodide-boot.js fromModule).
+    const module = WebAssembly.compileStreaming(this.fetch(wasm)).catch((error) => {
+      // Each worker then compiles its own and reports what is wrong with the file.
+      console.warn(`cloche: ${wasm.pathname} could not be compiled in the page: ${error}`);
+      return null;
+    });
     const lockText = await (await this.fetch(new URL(info.lockFileURL, this.baseURL))).text();
     // A snapshot is good for this exact build: the core's version and file sizes, and every
     // wheel's sha256 in the lock.
     const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${infoText}\n${lockText}`));
     const key = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-    if (this.snapshots) this.kept ??= this.#read(key);
-    // The worker fetches the rest of the core itself (pyodide-boot.js downloadCore); asked for
-    // now, beside the WebAssembly, it is in the HTTP cache by the time the worker starts.
-    for (const name of Object.keys(info.coreFiles).filter((n) => !n.endsWith(".wasm"))) {
-      this.fetch(new URL(`${info.pyodideIndexURL}${name}`, this.baseURL)).then((r) => r.arrayBuffer()).catch(() => {});
-    }
-    const wasm = new URL(`${info.pyodideIndexURL}pyodide.asm.wasm`, this.baseURL);
-    let module;
-    try {
-      module = await WebAssembly.compileStreaming(this.fetch(wasm));
-    } catch (error) {
-      // Each worker then compiles its own and reports what is wrong with the file.
-      console.warn(`cloche: ${wasm.pathname} could not be compiled in the page: ${error}`);
-    }
+    const kept = this.snapshots ? (this.kept ??= this.#read(key)) : Promise.resolve(null);
+    // With no snapshot this is likely a first visit: the rest of the core, which the workers fetch
+    // themselves (pyodide-boot.js downloadCore), is asked for now, to be in the HTTP cache by then.
+    kept.then((snapshot) => {
+      if (snapshot) return;
+      for (const name of Object.keys(info.coreFiles).filter((n) => !n.endsWith(".wasm"))) {
+        this.fetch(new URL(`${info.pyodideIndexURL}${name}`, this.baseURL)).then((r) => r.arrayBuffer()).catch(() => {});
+      }
+    });
     return { module, key };
   }
 
   /**
-   * What the next Python worker's cloche/init carries as `boot`.
-   * @returns {Promise<BootAssets>}
+   * What the next Python worker's cloche/init carries as `boot`; the module is a promise, which
+   * the spawner sends on when it settles.
+   * @returns {Promise<{module: Promise<WebAssembly.Module | null>, snapshot?: Uint8Array}>}
    */
   async forWorker() {
     const { module, key } = await this.prepare();
@@ -87,7 +91,7 @@ export class PythonBootAssets {
    * How a worker started (its cloche/ready info). A snapshot Pyodide refused, or one a worker
    * failed to start from, is dropped. Without a snapshot, one is made in the background.
    * @param {{started?: string, snapshotProblem?: string} | undefined} info
-   * @param {BootAssets} assets  what it was given
+   * @param {{snapshot?: Uint8Array}} assets  what it was given
    */
   started(info, assets) {
     if (info?.started === "snapshot") this.counts.snapshot++;
@@ -121,7 +125,8 @@ export class PythonBootAssets {
           clearTimeout(timer);
         };
         worker.onerror = (event) => { clearTimeout(timer); reject(new Error(event.message || "the worker failed to load")); };
-        worker.postMessage({ type: "cloche/init", options: {}, boot: { module, makeSnapshot: true } });
+        module.then((compiled) => worker.postMessage(
+          { type: "cloche/init", options: {}, boot: { makeSnapshot: true, ...compiled ? { module: compiled } : {} } }));
       });
       await this.keep(snapshot);
     } catch (error) {

@@ -635,8 +635,8 @@ export class WorkerHost {
   }
 
   /**
-   * The standby, if it was started for the worker as it is now (its spec's options and replayed
-   * requests), else null; either way the worker has none after this.
+   * The standby, if it was started for the worker as it is now (its spec still asks for one, with
+   * the same options and replayed requests), else null; either way the worker has none after this.
    * @param {ManagedWorker} worker
    * @returns {Promise<ManagedWorker> | null}
    */
@@ -644,7 +644,7 @@ export class WorkerHost {
     const standby = worker.standby;
     worker.standby = null;
     if (!standby?.launched) return null;
-    if (standby.options === JSON.stringify(worker.spec.options ?? {}) && standby.replayed === worker.replay.length) {
+    if (worker.spec.standby && standby.options === JSON.stringify(worker.spec.options ?? {}) && standby.replayed === worker.replay.length) {
       return standby.started;
     }
     standby.started.then((copy) => this.#stop(copy, "its worker changed"), () => {});

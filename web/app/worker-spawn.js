@@ -62,7 +62,7 @@ export function spawnModuleWorker(spec, options = {}) {
     ? new Uint8Array(new SharedArrayBuffer(1)) : undefined;
   let phase = "download";
   let booted = false;
-  /** @type {Promise<import("../workers/pyodide-boot.js").BootAssets | undefined>} */
+  /** @type {Promise<{module: Promise<WebAssembly.Module | null>, snapshot?: Uint8Array} | undefined>} */
   const booting = spec.runtime === "python" && options.bootAssets
     ? options.bootAssets.forWorker().catch((error) => {
       console.warn(`cloche: the ${spec.name} worker starts without the page's boot assets: ${error}`);
@@ -116,9 +116,13 @@ export function spawnModuleWorker(spec, options = {}) {
       }
     });
   });
-  booting.then((boot) => worker.postMessage(
-    { type: "cloche/init", port: channel.port2, options: spec.options ?? {}, interruptBuffer, ...boot ? { boot } : {} },
-    [channel.port2]));
+  booting.then((boot) => {
+    const { module, ...assets } = boot ?? {};
+    worker.postMessage({ type: "cloche/init", port: channel.port2, options: spec.options ?? {}, interruptBuffer,
+      ...boot ? { boot: { ...assets, moduleComing: true } } : {} }, [channel.port2]);
+    // Pyodide's WebAssembly, compiled once by the page; the worker waits for it only to instantiate.
+    module?.then((compiled) => worker.postMessage({ type: "cloche/module", module: compiled }));
+  });
   return handle;
 }
 

@@ -109,8 +109,10 @@ export async function loadBuildInfo(url, fetchImpl = fetch) {
 
 /**
  * What the page may hand a Python worker to start faster (docs/performance.md):
- * @typedef {{module?: WebAssembly.Module, snapshot?: Uint8Array, makeSnapshot?: boolean}} BootAssets
- *   module: pyodide.asm.wasm, compiled once by the page for all its workers
+ * @typedef {{module?: WebAssembly.Module | Promise<WebAssembly.Module | null>, snapshot?: Uint8Array,
+ *            makeSnapshot?: boolean}} BootAssets
+ *   module: pyodide.asm.wasm, compiled once by the page for all its workers; while the page is
+ *   still compiling it, a promise (null if the page could not: Pyodide then compiles its own)
  *   snapshot: a memory snapshot an earlier worker made (SNAPSHOT_PACKAGES loaded and imported)
  *   makeSnapshot: make one, and hand it back with the result
  * @typedef {{pyodide: any, restored: boolean, snapshot?: Uint8Array, snapshotProblem?: string}} Booted
@@ -191,15 +193,20 @@ function withoutWasm(coreFiles) {
 /**
  * Run `start` (a loadPyodide) so that Pyodide instantiates `module` instead of compiling its own:
  * it instantiates pyodide.asm.wasm with WebAssembly.instantiateStreaming, which is swapped for
- * the time of the start only, before any tool code exists in this worker.
- * @param {WebAssembly.Module | undefined} module
+ * the time of the start only, before any tool code exists in this worker. Pyodide reaches that
+ * point after loading its JavaScript and the stdlib, so a module still being compiled by the page
+ * is waited for only then.
+ * @param {BootAssets["module"]} module
  * @param {() => Promise<any>} start
  */
 async function fromModule(module, start) {
   if (!module) return start();
   const { instantiateStreaming } = WebAssembly;
-  WebAssembly.instantiateStreaming = async (_source, imports) =>
-    ({ module, instance: await WebAssembly.instantiate(module, imports) });
+  WebAssembly.instantiateStreaming = async (source, imports) => {
+    const compiled = await module;
+    if (!compiled) return instantiateStreaming(source, imports);
+    return { module: compiled, instance: await WebAssembly.instantiate(compiled, imports) };
+  };
   try {
     return await start();
   } finally {

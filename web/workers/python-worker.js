@@ -17,7 +17,18 @@ const heapNotice = (/** @type {any} */ pyodide, /** @type {number} */ bootBytes)
 
 self.addEventListener("message", async (/** @type {MessageEvent} */ event) => {
   if (event.data?.type !== "cloche/init") return;
-  const { port, options = {}, interruptBuffer, boot = {} } = event.data;
+  const { port, options = {}, interruptBuffer, boot: { moduleComing, ...boot } = {} } = event.data;
+  // The page may still be compiling Pyodide's WebAssembly: it follows in a message of its own.
+  if (moduleComing) {
+    boot.module = new Promise((resolve) => {
+      const receive = (/** @type {MessageEvent} */ message) => {
+        if (message.data?.type !== "cloche/module") return;
+        self.removeEventListener("message", receive);
+        resolve(message.data.module instanceof WebAssembly.Module ? message.data.module : null);
+      };
+      self.addEventListener("message", receive);
+    });
+  }
   // When each boot phase began, in ms since cloche/init arrived: for the runtime panel and the bench.
   const began = performance.now();
   const phases = /** @type {Record<string, number>} */ ({});

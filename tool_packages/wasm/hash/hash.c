@@ -2,13 +2,6 @@
 #include "cloche_tool.h"
 
 /* ---- SHA-256 (FIPS 180-4) ---- */
-typedef struct {
-  uint32_t state[8];
-  uint64_t length;
-  unsigned char block[64];
-  size_t used;
-} sha256_ctx;
-
 static const uint32_t K256[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
     0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -22,24 +15,55 @@ static const uint32_t K256[64] = {
 #define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
 #define ROL(x, n) (((x) << (n)) | ((x) >> (32 - (n))))
 
+/* Compilers turn this into one load and a byte swap (wasm has no byte swap: shifts). */
 static uint32_t load_be32(const unsigned char *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+#define CH(x, y, z) ((z) ^ ((x) & ((y) ^ (z))))
+#define MAJ(x, y, z) (((x) & (y)) | ((z) & ((x) | (y))))
+#define BSIG0(x) (ROR(x, 2) ^ ROR(x, 13) ^ ROR(x, 22))
+#define BSIG1(x) (ROR(x, 6) ^ ROR(x, 11) ^ ROR(x, 25))
+#define SSIG0(x) (ROR(x, 7) ^ ROR(x, 18) ^ ((x) >> 3))
+#define SSIG1(x) (ROR(x, 17) ^ ROR(x, 19) ^ ((x) >> 10))
+/* Round i with message word W(i). Instead of moving the eight working variables along after
+   each round, the next round names them one place further on (see ROUNDS8). */
+#define ROUND(a, b, c, d, e, f, g, h, i)                            \
+  do {                                                              \
+    uint32_t t1 = h + BSIG1(e) + CH(e, f, g) + K256[i] + W(i);     \
+    d += t1;                                                        \
+    h = t1 + BSIG0(a) + MAJ(a, b, c);                               \
+  } while (0)
+#define ROUNDS8(i)                          \
+  ROUND(a, b, c, d, e, f, g, h, (i) + 0);   \
+  ROUND(h, a, b, c, d, e, f, g, (i) + 1);   \
+  ROUND(g, h, a, b, c, d, e, f, (i) + 2);   \
+  ROUND(f, g, h, a, b, c, d, e, (i) + 3);   \
+  ROUND(e, f, g, h, a, b, c, d, (i) + 4);   \
+  ROUND(d, e, f, g, h, a, b, c, (i) + 5);   \
+  ROUND(c, d, e, f, g, h, a, b, (i) + 6);   \
+  ROUND(b, c, d, e, f, g, h, a, (i) + 7)
+
+/* The 64 rounds written out, so every index is a constant: the message schedule lives in 16
+   words, w[i & 15], updated as it goes, and the compiler keeps it and the state in registers. A
+   function of its own per block, so that a browser's engine tiers it up while the first call is
+   still hashing. */
 static void sha256_block(uint32_t *s, const unsigned char *p) {
-  uint32_t w[64];
+  uint32_t w[16];
   for (int i = 0; i < 16; i++) w[i] = load_be32(p + 4 * i);
-  for (int i = 16; i < 64; i++) {
-    uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
-    uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
-    w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-  }
   uint32_t a = s[0], b = s[1], c = s[2], d = s[3], e = s[4], f = s[5], g = s[6], h = s[7];
-  for (int i = 0; i < 64; i++) {
-    uint32_t t1 = h + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + K256[i] + w[i];
-    uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-    h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
-  }
+#define W(i) w[(i) & 15]
+  ROUNDS8(0);
+  ROUNDS8(8);
+#undef W
+#define W(i) (w[(i) & 15] += SSIG1(w[((i) - 2) & 15]) + w[((i) - 7) & 15] + SSIG0(w[((i) - 15) & 15]))
+  ROUNDS8(16);
+  ROUNDS8(24);
+  ROUNDS8(32);
+  ROUNDS8(40);
+  ROUNDS8(48);
+  ROUNDS8(56);
+#undef W
   s[0] += a; s[1] += b; s[2] += c; s[3] += d; s[4] += e; s[5] += f; s[6] += g; s[7] += h;
 }
 
