@@ -47,6 +47,8 @@ export class PythonBootAssets {
   }
 
   async #prepare() {
+    // Read at once, beside the fetches: one snapshot is kept, whose key is checked below.
+    const stored = this.snapshots ? this.#readKept() : Promise.resolve(null);
     const infoText = await (await this.fetch(new URL("build-info.json", this.baseURL))).text();
     const info = JSON.parse(infoText);
     const wasm = new URL(`${info.pyodideIndexURL}pyodide.asm.wasm`, this.baseURL);
@@ -62,7 +64,8 @@ export class PythonBootAssets {
     // wheel's sha256 in the lock.
     const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${infoText}\n${lockText}`));
     const key = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-    const kept = this.snapshots ? (this.kept ??= this.#read(key)) : Promise.resolve(null);
+    // Another build's snapshot is not used; the next one made replaces it.
+    const kept = this.kept ??= stored.then((record) => (record?.key === key ? record.snapshot : null));
     // With no snapshot this is likely a first visit: the rest of the core, which the workers fetch
     // themselves (pyodide-boot.js downloadCore), is asked for now, to be in the HTTP cache by then.
     kept.then((snapshot) => {
@@ -80,9 +83,8 @@ export class PythonBootAssets {
    * @returns {Promise<{module: Promise<WebAssembly.Module | null>, snapshot?: Uint8Array}>}
    */
   async forWorker() {
-    const { module, key } = await this.prepare();
+    const { module } = await this.prepare();
     if (!this.snapshots) return { module };
-    this.kept ??= this.#read(key);
     const snapshot = await this.kept;
     return snapshot ? { module, snapshot } : { module };
   }
@@ -112,8 +114,8 @@ export class PythonBootAssets {
    * the interpreter a snapshot is taken of.
    */
   async #make() {
-    const { module, key } = await this.prepare();
-    if (await (this.kept ??= this.#read(key))) return;
+    const { module } = await this.prepare();
+    if (await this.kept) return;
     const worker = new Worker(new URL(PYTHON_WORKER_URL, this.baseURL), { type: "module", name: "cloche-snapshot" });
     try {
       const snapshot = await new Promise((resolve, reject) => {
@@ -163,13 +165,13 @@ export class PythonBootAssets {
     return requestDone(request);
   }
 
-  /** @param {string} key @returns {Promise<Uint8Array | null>} */
-  async #read(key) {
+  /** The snapshot kept, with its key. @returns {Promise<{key: string, snapshot: Uint8Array} | null>} */
+  async #readKept() {
     try {
       const db = await this.#open();
       try {
-        const value = await requestDone(db.transaction(STORE).objectStore(STORE).get(key));
-        return value instanceof Uint8Array ? value : null;
+        const cursor = await requestDone(db.transaction(STORE).objectStore(STORE).openCursor());
+        return cursor && cursor.value instanceof Uint8Array ? { key: String(cursor.key), snapshot: cursor.value } : null;
       } finally {
         db.close();
       }

@@ -138,9 +138,19 @@ export async function bootPyodide(buildInfoURL, packages, report, assets = {}) {
   report({ phase: "download" });
   const info = await loadBuildInfo(buildInfoURL);
   const indexURL = new URL(info.pyodideIndexURL, buildInfoURL);
-  // A page that compiled the module has fetched the whole core already (python-boot-assets.js).
-  const coreFiles = assets.module ? withoutWasm(info.coreFiles) : info.coreFiles;
-  await downloadCore(indexURL, coreFiles, report, fetch, { checkOnly: Boolean(assets.module) });
+  let module;
+  if (assets.module) {
+    // While the page compiles the WebAssembly, Pyodide's JavaScript loads here (loadPyodide
+    // imports the same module, already evaluated then), and the rest of the core, which the page
+    // has fetched, is checked.
+    import(new URL("pyodide.asm.mjs", indexURL).href).catch(() => {});
+    await downloadCore(indexURL, withoutWasm(info.coreFiles), report, fetch, { checkOnly: true });
+    module = await assets.module;
+    // The page could not compile it: fetched here, so that the error names what is wrong.
+    if (!module) await downloadCore(indexURL, onlyWasm(info.coreFiles), report);
+  } else {
+    await downloadCore(indexURL, info.coreFiles, report);
+  }
 
   report({ phase: "boot" });
   const stderr = /** @type {string[]} */ ([]);
@@ -158,13 +168,13 @@ export async function bootPyodide(buildInfoURL, packages, report, assets = {}) {
     };
     if (assets.snapshot) {
       try {
-        pyodide = await fromModule(assets.module, () => loadPyodide({ ...options, _loadSnapshot: assets.snapshot }));
+        pyodide = await fromModule(module, () => loadPyodide({ ...options, _loadSnapshot: assets.snapshot }));
         restored = true;
       } catch (error) {
         snapshotProblem = `the snapshot was not restored (${error}); started afresh`;
       }
     }
-    pyodide ??= await fromModule(assets.module,
+    pyodide ??= await fromModule(module,
       () => loadPyodide({ ...options, ...assets.makeSnapshot ? { _makeSnapshot: true } : {} }));
   } catch (error) {
     throw new BootError("boot", `Pyodide failed to start: ${error}`);
@@ -190,23 +200,23 @@ function withoutWasm(coreFiles) {
   return Object.fromEntries(Object.entries(coreFiles).filter(([name]) => !name.endsWith(".wasm")));
 }
 
+/** @param {Record<string, number>} coreFiles */
+function onlyWasm(coreFiles) {
+  return Object.fromEntries(Object.entries(coreFiles).filter(([name]) => name.endsWith(".wasm")));
+}
+
 /**
  * Run `start` (a loadPyodide) so that Pyodide instantiates `module` instead of compiling its own:
  * it instantiates pyodide.asm.wasm with WebAssembly.instantiateStreaming, which is swapped for
- * the time of the start only, before any tool code exists in this worker. Pyodide reaches that
- * point after loading its JavaScript and the stdlib, so a module still being compiled by the page
- * is waited for only then.
- * @param {BootAssets["module"]} module
+ * the time of the start only, before any tool code exists in this worker.
+ * @param {WebAssembly.Module | null | undefined} module
  * @param {() => Promise<any>} start
  */
 async function fromModule(module, start) {
   if (!module) return start();
   const { instantiateStreaming } = WebAssembly;
-  WebAssembly.instantiateStreaming = async (source, imports) => {
-    const compiled = await module;
-    if (!compiled) return instantiateStreaming(source, imports);
-    return { module: compiled, instance: await WebAssembly.instantiate(compiled, imports) };
-  };
+  WebAssembly.instantiateStreaming = async (_source, imports) =>
+    ({ module, instance: await WebAssembly.instantiate(module, imports) });
   try {
     return await start();
   } finally {
