@@ -62,13 +62,17 @@ export function spawnModuleWorker(spec, options = {}) {
     ? new Uint8Array(new SharedArrayBuffer(1)) : undefined;
   let phase = "download";
   let booted = false;
-  /** @type {Promise<{module: Promise<WebAssembly.Module | null>, snapshot?: Uint8Array} | undefined>} */
+  // Python workers get the page's boot assets (python-boot-assets.js) in a message after
+  // cloche/init, once they are ready: the worker starts loading meanwhile.
+  /** @type {Promise<{module: WebAssembly.Module | null, snapshot?: Uint8Array} | undefined> | undefined} */
   const booting = spec.runtime === "python" && options.bootAssets
-    ? options.bootAssets.forWorker().catch((error) => {
-      console.warn(`cloche: the ${spec.name} worker starts without the page's boot assets: ${error}`);
-      return undefined;
-    })
-    : Promise.resolve(undefined);
+    ? options.bootAssets.forWorker()
+      .then(async ({ module, snapshot }) => ({ module: await module, snapshot }))
+      .catch((error) => {
+        console.warn(`cloche: the ${spec.name} worker starts without the page's boot assets: ${error}`);
+        return undefined;
+      })
+    : undefined;
 
   /** @type {import("./worker-host.js").WorkerHandle} */
   const handle = {
@@ -82,7 +86,7 @@ export function spawnModuleWorker(spec, options = {}) {
     /** @param {string} message */
     const fail = (message) => {
       clearTimeout(timer);
-      booting.then((boot) => { if (boot?.snapshot) options.bootAssets?.drop(`a worker failed to start from it: ${message}`); });
+      booting?.then((boot) => { if (boot?.snapshot) options.bootAssets?.drop(`a worker failed to start from it: ${message}`); });
       worker.terminate();
       reject(new WorkerBootError(spec.name, phase, message));
     };
@@ -111,18 +115,14 @@ export function spawnModuleWorker(spec, options = {}) {
       } else if (message?.type === "cloche/ready") {
         clearTimeout(timer);
         booted = true;
-        booting.then((boot) => { if (boot) options.bootAssets?.started(message.info, boot); });
+        booting?.then((boot) => { if (boot) options.bootAssets?.started(message.info, boot); });
         resolve(message.info);
       }
     });
   });
-  booting.then((boot) => {
-    const { module, ...assets } = boot ?? {};
-    worker.postMessage({ type: "cloche/init", port: channel.port2, options: spec.options ?? {}, interruptBuffer,
-      ...boot ? { boot: { ...assets, moduleComing: true } } : {} }, [channel.port2]);
-    // Pyodide's WebAssembly, compiled once by the page; the worker waits for it only to instantiate.
-    module?.then((compiled) => worker.postMessage({ type: "cloche/module", module: compiled }));
-  });
+  worker.postMessage({ type: "cloche/init", port: channel.port2, options: spec.options ?? {}, interruptBuffer,
+    ...booting ? { boot: { coming: true } } : {} }, [channel.port2]);
+  booting?.then((boot) => worker.postMessage({ type: "cloche/boot", module: boot?.module ?? null, snapshot: boot?.snapshot }));
   return handle;
 }
 

@@ -109,11 +109,12 @@ export async function loadBuildInfo(url, fetchImpl = fetch) {
 
 /**
  * What the page may hand a Python worker to start faster (docs/performance.md):
- * @typedef {{module?: WebAssembly.Module | Promise<WebAssembly.Module | null>, snapshot?: Uint8Array,
- *            makeSnapshot?: boolean}} BootAssets
+ * @typedef {{module?: WebAssembly.Module | Promise<WebAssembly.Module | null>,
+ *            snapshot?: Uint8Array | Promise<Uint8Array | undefined>, makeSnapshot?: boolean}} BootAssets
  *   module: pyodide.asm.wasm, compiled once by the page for all its workers; while the page is
- *   still compiling it, a promise (null if the page could not: Pyodide then compiles its own)
- *   snapshot: a memory snapshot an earlier worker made (SNAPSHOT_PACKAGES loaded and imported)
+ *   still compiling it, a promise (null if the page could not: the worker then fetches its own)
+ *   snapshot: a memory snapshot an earlier worker made (SNAPSHOT_PACKAGES loaded and imported), or
+ *   the promise of one
  *   makeSnapshot: make one, and hand it back with the result
  * @typedef {{pyodide: any, restored: boolean, snapshot?: Uint8Array, snapshotProblem?: string}} Booted
  */
@@ -139,6 +140,7 @@ export async function bootPyodide(buildInfoURL, packages, report, assets = {}) {
   const info = await loadBuildInfo(buildInfoURL);
   const indexURL = new URL(info.pyodideIndexURL, buildInfoURL);
   let module;
+  let snapshot = assets.module ? undefined : await assets.snapshot;
   if (assets.module) {
     // While the page compiles the WebAssembly, Pyodide's JavaScript loads here (loadPyodide
     // imports the same module, already evaluated then), and the rest of the core, which the page
@@ -146,6 +148,7 @@ export async function bootPyodide(buildInfoURL, packages, report, assets = {}) {
     import(new URL("pyodide.asm.mjs", indexURL).href).catch(() => {});
     await downloadCore(indexURL, withoutWasm(info.coreFiles), report, fetch, { checkOnly: true });
     module = await assets.module;
+    snapshot = await assets.snapshot;
     // The page could not compile it: fetched here, so that the error names what is wrong.
     if (!module) await downloadCore(indexURL, onlyWasm(info.coreFiles), report);
   } else {
@@ -166,9 +169,9 @@ export async function bootPyodide(buildInfoURL, packages, report, assets = {}) {
       stdout: () => {},
       stderr: (/** @type {string} */ line) => { stderr.push(line); },
     };
-    if (assets.snapshot) {
+    if (snapshot) {
       try {
-        pyodide = await fromModule(module, () => loadPyodide({ ...options, _loadSnapshot: assets.snapshot }));
+        pyodide = await fromModule(module, () => loadPyodide({ ...options, _loadSnapshot: snapshot }));
         restored = true;
       } catch (error) {
         snapshotProblem = `the snapshot was not restored (${error}); started afresh`;
@@ -180,11 +183,11 @@ export async function bootPyodide(buildInfoURL, packages, report, assets = {}) {
     throw new BootError("boot", `Pyodide failed to start: ${error}`);
   }
 
-  let snapshot;
+  let made;
   if (assets.makeSnapshot && !restored) {
     await loadPackages(pyodide, SNAPSHOT_PACKAGES, stderr, report);
     try {
-      snapshot = takeSnapshot(pyodide);
+      made = takeSnapshot(pyodide);
     } catch (error) {
       snapshotProblem = `no snapshot was made: ${error}`;
     }
@@ -192,7 +195,7 @@ export async function bootPyodide(buildInfoURL, packages, report, assets = {}) {
   // Those loaded for the snapshot are not loaded twice (loadPackage leaves them out of its answer).
   await loadPackages(pyodide, packages.filter((name) => !(name in pyodide.loadedPackages)), stderr, report);
   if (restored) pyodide.pyimport("cloche.worker").reseed_after_restore();
-  return { pyodide, restored, snapshot, snapshotProblem };
+  return { pyodide, restored, snapshot: made, snapshotProblem };
 }
 
 /** @param {Record<string, number>} coreFiles */

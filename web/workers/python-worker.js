@@ -17,17 +17,21 @@ const heapNotice = (/** @type {any} */ pyodide, /** @type {number} */ bootBytes)
 
 self.addEventListener("message", async (/** @type {MessageEvent} */ event) => {
   if (event.data?.type !== "cloche/init") return;
-  const { port, options = {}, interruptBuffer, boot: { moduleComing, ...boot } = {} } = event.data;
-  // The page may still be compiling Pyodide's WebAssembly: it follows in a message of its own.
-  if (moduleComing) {
-    boot.module = new Promise((resolve) => {
+  const { port, options = {}, interruptBuffer, boot: { coming, ...boot } = {} } = event.data;
+  // The page's boot assets follow in a message of their own, once its compile is done and its
+  // snapshot is read: the worker starts loading meanwhile and waits for them only to instantiate.
+  if (coming) {
+    /** @type {Promise<any>} */
+    const arriving = new Promise((resolve) => {
       const receive = (/** @type {MessageEvent} */ message) => {
-        if (message.data?.type !== "cloche/module") return;
+        if (message.data?.type !== "cloche/boot") return;
         self.removeEventListener("message", receive);
-        resolve(message.data.module instanceof WebAssembly.Module ? message.data.module : null);
+        resolve(message.data);
       };
       self.addEventListener("message", receive);
     });
+    boot.module = arriving.then((a) => (a.module instanceof WebAssembly.Module ? a.module : null));
+    boot.snapshot = arriving.then((a) => (a.snapshot instanceof Uint8Array ? a.snapshot : undefined));
   }
   // When each boot phase began, in ms since cloche/init arrived: for the runtime panel and the bench.
   const began = performance.now();
