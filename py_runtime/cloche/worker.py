@@ -73,35 +73,42 @@ def refuse_remote_installs() -> None:
 
 
 class _AfterImport(importlib.abc.MetaPathFinder):
-    """Runs `then(module)` once the module `name` has been executed, before its importer gets it."""
+    """Runs `then(module)` once the module `name` has been executed, before its importer gets it;
+    then leaves sys.meta_path. A `find_spec` that only looks (cloche.packages does, before running
+    code) finds it through here as well and imports nothing."""
 
     def __init__(self, name: str, then: Callable[[ModuleType], None]) -> None:
         self.name = name
         self.then = then
+        self.finding = False
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
-        if fullname != self.name:
+        if fullname != self.name or self.finding:
             return None
-        sys.meta_path.remove(self)  # the other finders find it; once found, this is done
-        spec = importlib.util.find_spec(fullname)
+        self.finding = True  # the other finders find it
+        try:
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            self.finding = False
         if spec is None or spec.loader is None:
-            sys.meta_path.insert(0, self)  # not installed yet: wait for the next import
             return None
-        spec.loader = _ThenLoader(spec.loader, self.then)
+        spec.loader = _ThenLoader(spec.loader, self)
         return spec
 
 
 class _ThenLoader(importlib.abc.Loader):
-    def __init__(self, loader: Any, then: Callable[[ModuleType], None]) -> None:
+    def __init__(self, loader: Any, hook: _AfterImport) -> None:
         self.loader = loader
-        self.then = then
+        self.hook = hook
 
     def create_module(self, spec: Any) -> Any:
         return self.loader.create_module(spec)
 
     def exec_module(self, module: ModuleType) -> None:
         self.loader.exec_module(module)
-        self.then(module)
+        self.hook.then(module)
+        if self.hook in sys.meta_path:
+            sys.meta_path.remove(self.hook)
 
 
 def _route_micropip(micropip: Any) -> None:

@@ -349,6 +349,7 @@ def test_micropip_is_routed_when_first_imported(
     """Not imported at boot (it costs a worker 0.2-0.3 s): the refusal is put in place by the
     import that first loads it, before the importer gets the module."""
     import importlib
+    import importlib.util
     import sys
 
     from cloche.worker import refuse_remote_installs
@@ -358,6 +359,9 @@ def test_micropip_is_routed_when_first_imported(
     monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
     monkeypatch.syspath_prepend(str(tmp_path))
     refuse_remote_installs()
+    assert "micropip" not in sys.modules
+    # Looking for it first, as cloche.packages does before running code, changes nothing.
+    assert importlib.util.find_spec("micropip") is not None
     assert "micropip" not in sys.modules
     micropip = importlib.import_module("micropip")
     with pytest.raises(ValueError, match="is not available to tool code"):
