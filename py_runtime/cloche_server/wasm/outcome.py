@@ -30,9 +30,10 @@ class RunRecord:
     exit_code: int | None  # None when the run did not exit (a trap or a stop)
     stdout: bytes
     stderr: bytes
-    stopped: str | None = None  # "deadline" or "output" when the host stopped it
+    stopped: str | None = None  # "deadline", "output" or "cancelled" when the host stopped it
     trap: str | None = None  # the trap's message
     memory_bytes: int = 0  # the memory in use when it ended
+    stdout_bytes: int = 0  # how much it wrote on stdout (stdout may hold only the start of it)
 
 
 def _mib(count: int) -> str:
@@ -57,6 +58,8 @@ def interpret(
         raise ToolFailed(f"the tool's output exceeded its limit of {_mib(output_bytes)}")
     if run.stopped == "deadline":
         raise ToolFailed(f"the tool did not finish within its deadline of {deadline_ms} ms")
+    if run.stopped == "cancelled":
+        raise ToolFailed("the tool call was cancelled by the client")
     near_limit = run.memory_bytes * 4 >= memory_limit * 3
     if run.trap is not None:
         if near_limit:

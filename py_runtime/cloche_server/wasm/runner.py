@@ -1,18 +1,25 @@
 """Run WASM tools under CPython with wasmtime: the same ABI and limits as the browser's worker.
 
 Each package compiles its module once (after checking its sha256 and capping its memory); every
-call gets a fresh Store and instance, stdin from a temporary file, stdout and stderr captured in
-memory up to the output limit, and an epoch deadline driven by a timer. Calls on one package are
-serialized, because the deadline timer and the output stop both bump that package's engine epoch.
+call gets a fresh Store and instance, stdin, stdout and stderr as files in a temporary folder of
+its own, and a watcher thread that stops it (by bumping the package's engine epoch) at its
+deadline, when stdout passes the output limit, or when the caller cancels it. Calls on one package
+are serialized, because each stop bumps that package's engine epoch.
+
+stdout and stderr go to files, not to Python callbacks: wasmtime-py's `stdout_custom` calls back
+into Python from wasmtime's own threads and intermittently panicked ("panic in a function that
+cannot unwind") and aborted the process, which a long-lived server cannot afford.
 """
 
 from __future__ import annotations
 
-import errno
+import contextlib
 import hashlib
 import json
+import os
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +32,11 @@ from .memory_cap import ModuleRefused, cap_memory
 from .outcome import RunRecord, interpret
 
 STDERR_BYTES = 64 * 1024
+
+# How often the watcher looks at the clock, the cancel event and the sizes of stdout and stderr.
+# It bounds how late a deadline, a cancellation or an output overrun is noticed, and so (with the
+# one write in progress, see _run) how far past their limits the stdout and stderr files grow.
+POLL_SECONDS = 0.002
 
 
 class UnknownTool(Exception):
@@ -89,15 +101,29 @@ class WasmPackage:
             raise UnknownTool(self.manifest.name, name)
         return tool
 
-    def call(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        """The result object of tool `name`; ToolFailed, UnknownTool or InvalidArguments."""
+    def call(
+        self, name: str, arguments: dict[str, Any], cancel: threading.Event | None = None
+    ) -> dict[str, Any]:
+        """The result object of tool `name`; ToolFailed, UnknownTool or InvalidArguments.
+
+        Setting `cancel` (a threading.Event, from any thread) stops the call within a few
+        milliseconds, also while it waits for another call on this package to end, and it then
+        fails with ToolFailed ("the tool call was cancelled by the client"). A call whose event
+        is set before it starts does not run; one that ends before the stop is noticed returns
+        its result.
+        """
         tool = self.find(name)
         problems = check(tool.input_schema, arguments)
         if problems:
             raise InvalidArguments(f"{self.manifest.name}.{tool.name}", problems)
         request = json.dumps({"tool": tool.name, "arguments": arguments}).encode()
-        with self._lock:
-            run = self._run(request)
+        if self._acquire(cancel):
+            try:
+                run = self._run(request, cancel)
+            finally:
+                self._lock.release()
+        else:
+            run = RunRecord(exit_code=None, stdout=b"", stderr=b"", stopped="cancelled")
         limits = self.manifest.limits
         return interpret(
             run,
@@ -107,41 +133,55 @@ class WasmPackage:
             output_schema=tool.output_schema,
         )
 
-    def _run(self, request: bytes) -> RunRecord:
+    def _acquire(self, cancel: threading.Event | None) -> bool:
+        """Take the package's lock; False, without it, if `cancel` is set first."""
+        if cancel is None:
+            return self._lock.acquire()
+        while not cancel.is_set():
+            if self._lock.acquire(timeout=POLL_SECONDS * 10):
+                return True
+        return False
+
+    def _run(self, request: bytes, cancel: threading.Event | None = None) -> RunRecord:
         limits = self.manifest.limits
         run = RunRecord(exit_code=None, stdout=b"", stderr=b"")
-        stdout = bytearray()
-        stderr = bytearray()
+        finished = threading.Event()
+        stops: list[str] = []  # why the watcher stopped the run, if it did
 
-        def on_stdout(data: bytes) -> int:
-            if run.stopped:
-                return -errno.EIO
-            stdout.extend(data)
-            if len(stdout) > limits.output_bytes:
-                run.stopped = "output"
+        def watch(stdout: Path, stderr: Path) -> None:
+            deadline = time.monotonic() + limits.deadline_ms / 1000
+            while not finished.wait(POLL_SECONDS):
+                try:
+                    written = os.stat(stdout).st_size
+                except OSError:
+                    written = 0
+                with contextlib.suppress(OSError):
+                    if os.stat(stderr).st_size > STDERR_BYTES:
+                        # Only the first STDERR_BYTES are kept, and a module may write on until
+                        # its deadline: cut the rest off so that the file stays small on disk
+                        # (the module's next writes land past the end and leave a hole).
+                        os.truncate(stderr, STDERR_BYTES)
+                if cancel is not None and cancel.is_set():
+                    stops.append("cancelled")
+                elif written > limits.output_bytes:
+                    stops.append("output")
+                elif time.monotonic() >= deadline:
+                    stops.append("deadline")
+                else:
+                    continue
                 self._engine.increment_epoch()  # traps at the instance's next epoch check
-                return -errno.EIO
-            return len(data)
+                return
 
-        def on_stderr(data: bytes) -> int:
-            stderr.extend(data[: max(0, STDERR_BYTES - len(stderr))])
-            return len(data)
-
-        def on_deadline() -> None:
-            if run.stopped is None:
-                run.stopped = "deadline"
-            self._engine.increment_epoch()
-
-        with tempfile.TemporaryDirectory(prefix="cloche-wasm-") as folder:
-            stdin = Path(folder) / "stdin"
-            stdin.write_bytes(request)
+        with tempfile.TemporaryDirectory(prefix="cloche-wasm-") as name:
+            folder = Path(name)
+            (folder / "stdin").write_bytes(request)
             wasi = wasmtime.WasiConfig()
             wasi.argv = [self.manifest.name]
-            wasi.stdin_file = str(stdin)
-            wasi.stdout_custom = on_stdout
-            wasi.stderr_custom = on_stderr
+            wasi.stdin_file = str(folder / "stdin")
+            wasi.stdout_file = str(folder / "stdout")
+            wasi.stderr_file = str(folder / "stderr")
             if self.manifest.scratch_dir:
-                scratch = Path(folder) / "scratch"
+                scratch = folder / "scratch"
                 scratch.mkdir()
                 wasi.preopen_dir(str(scratch), self.manifest.scratch_dir)
             store = wasmtime.Store(self._engine)
@@ -150,13 +190,24 @@ class WasmPackage:
             store.set_epoch_deadline(1)
             linker = wasmtime.Linker(self._engine)
             linker.define_wasi()
-            timer = threading.Timer(limits.deadline_ms / 1000, on_deadline)
-            timer.daemon = True
+            # The watcher bounds the stdout file: the module writes on until the poll after it
+            # passes the limit, then until its next epoch check. Wasm code reaches one between
+            # any two host calls, and wasmtime's fd_write writes one iovec per call (measured:
+            # the first non-empty one), which lies in the module's memory. So the file stays
+            # under output_bytes + what the module writes in POLL_SECONDS (about 1 GB/s here,
+            # so a few MB) + memory_bytes.
+            watcher = threading.Thread(
+                target=watch,
+                args=(folder / "stdout", folder / "stderr"),
+                name=f"cloche-wasm-{self.manifest.name}",
+                daemon=True,
+            )
+            interrupted = False
             try:
                 instance = linker.instantiate(store, self._module)
                 exports = instance.exports(store)
                 start = exports["_start"]
-                timer.start()
+                watcher.start()
                 try:
                     assert isinstance(start, wasmtime.Func)
                     start(store)
@@ -164,18 +215,34 @@ class WasmPackage:
                 except wasmtime.ExitTrap as exit_trap:
                     run.exit_code = exit_trap.code
                 except wasmtime.Trap as trap:
-                    if trap.trap_code != wasmtime.TrapCode.INTERRUPT:
+                    if trap.trap_code == wasmtime.TrapCode.INTERRUPT:
+                        interrupted = True  # by the watcher
+                    else:
                         run.trap = _trap_reason(trap)
-                    elif run.stopped is None:
-                        run.stopped = "deadline"
                 except wasmtime.WasmtimeError as error:
                     run.trap = str(error).splitlines()[0]
                 memory = exports.get("memory")
                 if isinstance(memory, wasmtime.Memory):
                     run.memory_bytes = memory.data_len(store)
             finally:
-                timer.cancel()
-                store.close()
-        run.stdout = bytes(stdout)
-        run.stderr = bytes(stderr)
+                finished.set()
+                if watcher.ident is not None:
+                    watcher.join()
+                store.close()  # closes the module's stdout and stderr files
+            run.stdout, run.stdout_bytes = _head(folder / "stdout", limits.output_bytes + 1)
+            run.stderr, _ = _head(folder / "stderr", STDERR_BYTES)
+        # A run the watcher stopped is reported as stopped only if it did not end first.
+        if interrupted:
+            run.stopped = stops[0] if stops else "deadline"
+        elif run.stdout_bytes > limits.output_bytes:
+            run.stopped = "output"  # it wrote too much and ended before the watcher looked
         return run
+
+
+def _head(path: Path, count: int) -> tuple[bytes, int]:
+    """The first `count` bytes of the file at `path`, and its size."""
+    try:
+        with path.open("rb") as file:
+            return file.read(count), os.fstat(file.fileno()).st_size
+    except FileNotFoundError:
+        return b"", 0
