@@ -1,5 +1,8 @@
-// The JSON-RPC 2.0 protocol layer over any transport: request ids, the pending map, per-request
-// timeouts, cancellation and teardown. Transports only move messages; this owns their meaning.
+// The JSON-RPC 2.0 protocol layer, once for both ends: what a message is (`classify`, `decode`),
+// the messages themselves, answering a request from a method table (`answer`), and the peer over
+// a transport (request ids, the pending map, per-request timeouts, cancellation and teardown).
+// Transports only move messages; this owns their meaning. The WASM worker's MCP server
+// (web/workers/wasm-mcp.js) is built on the same functions, so both ends refuse alike.
 import { OversizedMessageError } from "./transports.js";
 
 export const ErrorCode = Object.freeze({
@@ -33,10 +36,124 @@ export class JsonRpcError extends Error {
 }
 
 /**
+ * @typedef {string | number} RequestId
+ * @typedef {Record<string, any>} Params
+ * @typedef {(params: any) => any} Handler  its value (or its promise's) is the result
+ * @typedef {{kind: "request", id: RequestId, method: string, params: Params}} IncomingRequest
+ * @typedef {{kind: "notification", method: string, params: Params}} IncomingNotification
+ * @typedef {{kind: "response", message: Record<string, any>}} IncomingResponse
+ * @typedef {{kind: "invalid", error: JsonRpcError, reply?: object}} InvalidMessage
+ *   reply: the error response due, if any (a response is never answered)
+ * @typedef {IncomingRequest | IncomingNotification | IncomingResponse | InvalidMessage} Incoming
+ */
+
+/** @param {unknown} value @returns {value is Record<string, any>} */
+const isObject = (value) => typeof value === "object" && value !== null && !Array.isArray(value);
+
+/**
+ * MCP's request ids: a string or an integer, never null (stricter than JSON-RPC).
+ * @param {unknown} id
+ * @returns {id is RequestId}
+ */
+export function isRequestId(id) {
+  return typeof id === "string" || (typeof id === "number" && Number.isInteger(id));
+}
+
+/** @param {RequestId} id @param {string} method @param {unknown} [params] */
+export function request(id, method, params) {
+  return { jsonrpc: "2.0", id, method, ...(params === undefined ? {} : { params }) };
+}
+
+/** @param {string} method @param {unknown} [params] */
+export function notification(method, params) {
+  return { jsonrpc: "2.0", method, ...(params === undefined ? {} : { params }) };
+}
+
+/** @param {RequestId} id @param {unknown} result */
+export function response(id, result) {
+  return { jsonrpc: "2.0", id, result };
+}
+
+/** @param {RequestId | null} id @param {JsonRpcError} error */
+export function errorResponse(id, error) {
+  const { code, message, data } = error;
+  return { jsonrpc: "2.0", id, error: { code, message, ...(data === undefined ? {} : { data }) } };
+}
+
+/**
+ * @param {number} code @param {string} message
+ * @param {RequestId | null} [replyTo]  whom the error response goes to; none when undefined
+ * @returns {InvalidMessage}
+ */
+function invalid(code, message, replyTo) {
+  const error = new JsonRpcError(code, message);
+  return { kind: "invalid", error, ...(replyTo === undefined ? {} : { reply: errorResponse(replyTo, error) }) };
+}
+
+/**
+ * What one parsed message is. Batches (arrays) are refused like any non-object: MCP removed them
+ * in 2025-06-18. Params must be an object (MCP's rule) and default to `{}`.
+ * @param {unknown} message
+ * @returns {Incoming}
+ */
+export function classify(message) {
+  if (!isObject(message)) return invalid(ErrorCode.InvalidRequest, "Invalid Request", null);
+  const { jsonrpc, id, method, params } = message;
+  if (jsonrpc === "2.0" && typeof method === "string") {
+    const isRequest = "id" in message;
+    if (isRequest && !isRequestId(id)) return invalid(ErrorCode.InvalidRequest, "Invalid Request: bad id", null);
+    if (params !== undefined && params !== null && !isObject(params)) {
+      return invalid(ErrorCode.InvalidParams, "params must be an object", isRequest ? id : undefined);
+    }
+    return isRequest
+      ? { kind: "request", id, method, params: params ?? {} }
+      : { kind: "notification", method, params: params ?? {} };
+  }
+  if ("result" in message || "error" in message) {
+    return jsonrpc === "2.0" && !("method" in message)
+      ? { kind: "response", message }
+      : invalid(ErrorCode.InvalidRequest, "Invalid Request");
+  }
+  return invalid(ErrorCode.InvalidRequest, "Invalid Request", isRequestId(id) ? id : null);
+}
+
+/**
+ * What one message received as JSON text is; text that does not parse is a -32700.
+ * @param {unknown} text
+ * @returns {Incoming}
+ */
+export function decode(text) {
+  let message;
+  try {
+    if (typeof text !== "string") throw new Error("a message must be JSON text");
+    message = JSON.parse(text);
+  } catch (error) {
+    return invalid(ErrorCode.ParseError, `Parse error: ${/** @type {Error} */ (error).message}`, null);
+  }
+  return classify(message);
+}
+
+/**
+ * The response to a request, from the handler its method has in `handlers`: the handler's result
+ * (`{}` for none), or the error it threw: a JsonRpcError as it is, anything else an internal error.
+ * @param {Map<string, Handler>} handlers
+ * @param {IncomingRequest} message
+ */
+export async function answer(handlers, message) {
+  try {
+    const handler = handlers.get(message.method);
+    if (!handler) throw new JsonRpcError(ErrorCode.MethodNotFound, `Method not found: ${message.method}`);
+    return response(message.id, (await handler(message.params)) ?? {});
+  } catch (error) {
+    return errorResponse(message.id, error instanceof JsonRpcError ? error
+      : new JsonRpcError(ErrorCode.InternalError, `Internal error: ${/** @type {Error} */ (error)?.message ?? error}`));
+  }
+}
+
+/**
  * @typedef {{start(): Promise<void>, send(message: any): Promise<void>, close(): Promise<void>,
  *            onmessage?: (message: any) => void, onerror?: (error: Error) => void,
  *            onclose?: () => void}} Transport
- * @typedef {(params: any) => any} Handler
  * @typedef {{resolve: (value: any) => void, reject: (error: Error) => void, method: string,
  *            timer?: ReturnType<typeof setTimeout>, cleanup: () => void}} Pending
  */
@@ -132,7 +249,7 @@ export class JsonRpcPeer {
       }
       signal?.addEventListener("abort", onAbort, { once: true });
       this.pending.set(id, entry);
-      this.transport.send({ jsonrpc: "2.0", id, method, ...(params === undefined ? {} : { params }) })
+      this.transport.send(request(id, method, params))
         .catch((error) => this.#settle(id, new JsonRpcError(ErrorCode.ConnectionClosed, String(error))));
     });
   }
@@ -143,7 +260,7 @@ export class JsonRpcPeer {
    */
   async notify(method, params) {
     if (this.closed) return;
-    await this.transport.send({ jsonrpc: "2.0", method, ...(params === undefined ? {} : { params }) });
+    await this.transport.send(notification(method, params));
   }
 
   /**
@@ -202,16 +319,28 @@ export class JsonRpcPeer {
     this.onerror(error);
   }
 
-  /** @param {any} message */
+  /** @param {unknown} message */
   #receive(message) {
-    if (message === null || typeof message !== "object" || Array.isArray(message) || message.jsonrpc !== "2.0") {
-      this.onerror(new Error(`not a JSON-RPC 2.0 message: ${JSON.stringify(message).slice(0, 200)}`));
-      return;
+    const incoming = classify(message);
+    switch (incoming.kind) {
+      case "request":
+        this.#answer(incoming);
+        return;
+      case "notification":
+        this.#notified(incoming);
+        return;
+      case "response":
+        this.#replied(incoming.message);
+        return;
+      case "invalid":
+        this.onerror(new JsonRpcError(incoming.error.code,
+          `${incoming.error.message}: ${String(JSON.stringify(message)).slice(0, 200)}`));
+        if (incoming.reply) this.transport.send(incoming.reply).catch(() => {});
     }
-    if ("method" in message) {
-      if ("id" in message) this.#answer(message); else this.#notified(message);
-      return;
-    }
+  }
+
+  /** @param {Record<string, any>} message */
+  #replied(message) {
     if ("error" in message) {
       const { code, message: text, data } = message.error ?? {};
       if (!this.#settle(message.id, new JsonRpcError(code ?? ErrorCode.InternalError, String(text), data))) {
@@ -221,13 +350,13 @@ export class JsonRpcPeer {
           this.droppedReplies++;
         }
       }
-    } else if ("result" in message) {
-      if (!this.#settle(message.id, null, message.result)) this.droppedReplies++;
+    } else if (!this.#settle(message.id, null, message.result)) {
+      // A reply to a request that already timed out or was cancelled: nobody waits.
+      this.droppedReplies++;
     }
-    // A reply to a request that already timed out or was cancelled is dropped: nobody waits.
   }
 
-  /** @param {any} message */
+  /** @param {IncomingNotification} message */
   #notified(message) {
     const handler = this.notificationHandlers.get(message.method);
     if (!handler) return;
@@ -238,22 +367,8 @@ export class JsonRpcPeer {
     }
   }
 
-  /** @param {any} message */
+  /** @param {IncomingRequest} message */
   async #answer(message) {
-    const handler = this.requestHandlers.get(message.method);
-    /** @type {any} */
-    let reply;
-    if (!handler) {
-      reply = { error: { code: ErrorCode.MethodNotFound, message: `method not found: ${message.method}` } };
-    } else {
-      try {
-        reply = { result: (await handler(message.params)) ?? {} };
-      } catch (error) {
-        reply = error instanceof JsonRpcError
-          ? { error: { code: error.code, message: error.message, ...(error.data === undefined ? {} : { data: error.data }) } }
-          : { error: { code: ErrorCode.InternalError, message: String(error) } };
-      }
-    }
-    await this.transport.send({ jsonrpc: "2.0", id: message.id, ...reply }).catch(() => {});
+    await this.transport.send(await answer(this.requestHandlers, message)).catch(() => {});
   }
 }

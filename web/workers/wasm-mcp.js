@@ -1,25 +1,19 @@
 // The WASM worker's MCP server, transport-agnostic: `receive(text)` takes one JSON-RPC message
-// as JSON text and answers through `send(text)`. DOM-free.
+// as JSON text and answers through `send(text)`. DOM-free. The JSON-RPC part (what a message is,
+// the standard errors, answering from a method table) is the page's: web/app/jsonrpc.js.
+import { ErrorCode, JsonRpcError, answer, decode, isRequestId, notification } from "../app/jsonrpc.js";
 import { InvalidParams, ToolFailed } from "./wasm-runtime.js";
 import { mcpError, mcpResult } from "./wasm-outcome.js";
 
 export const PROTOCOL_VERSIONS = ["2025-11-25", "2025-06-18", "2025-03-26"];
+/** Cloche's own: `cloche/load` could not load the package. */
 const LOAD_FAILED = -32000;
 
-/** @typedef {import("./wasm-runtime.js").WasmRuntime} WasmRuntime */
-/** @typedef {string | number} RequestId */
-
-class RpcError extends Error {
-  /** @param {number} code @param {string} message @param {unknown} [data] */
-  constructor(code, message, data) {
-    super(message);
-    this.code = code;
-    this.data = data;
-  }
-}
-
-/** @param {unknown} value @returns {value is Record<string, any>} */
-const isObject = (value) => typeof value === "object" && value !== null && !Array.isArray(value);
+/**
+ * @typedef {import("./wasm-runtime.js").WasmRuntime} WasmRuntime
+ * @typedef {import("../app/jsonrpc.js").RequestId} RequestId
+ * @typedef {import("../app/jsonrpc.js").Handler} Handler
+ */
 
 export class WasmMcpServer {
   /**
@@ -31,93 +25,67 @@ export class WasmMcpServer {
     this.runtime = runtime;
     this.send = send;
     this.info = { name: info.name ?? "cloche-wasm", version: info.version ?? "0.1.0" };
-    /** @type {Set<RequestId>} requests cancelled while they were still waiting */
+    /** @type {Set<RequestId>} requests being answered */
+    this.running = new Set();
+    /** @type {Set<RequestId>} running requests the client cancelled: they get no reply */
     this.cancelled = new Set();
     this.logLevel = "info";
+    /** @type {Map<string, Handler>} */
+    this.methods = new Map(Object.entries({
+      initialize: (params) => this.#initialize(params),
+      ping: () => ({}),
+      "tools/list": () => ({ tools: this.runtime.listTools() }),
+      "tools/call": (params) => this.#call(params),
+      "logging/setLevel": (params) => {
+        this.logLevel = String(params.level);
+        return {};
+      },
+      "cloche/load": (params) => this.#load(params),
+      "cloche/unload": (params) => this.#unload(params),
+    }));
   }
 
   /** Handle one message; never throws. @param {unknown} text */
   async receive(text) {
-    let message;
-    try {
-      if (typeof text !== "string") throw new Error("a message must be JSON text");
-      message = JSON.parse(text);
-    } catch (error) {
-      this.#reply(null, undefined, new RpcError(-32700, `Parse error: ${/** @type {Error} */ (error).message}`));
-      return;
+    const message = decode(text);
+    if (message.kind === "invalid") {
+      if (message.reply) this.#send(message.reply);
+    } else if (message.kind === "notification") {
+      // notifications/initialized needs nothing; unknown notifications are ignored.
+      const { requestId } = message.params;
+      if (message.method === "notifications/cancelled" && isRequestId(requestId) && this.running.has(requestId)) {
+        this.cancelled.add(requestId);
+      }
+    } else if (message.kind === "request") {
+      this.running.add(message.id);
+      const reply = await answer(this.methods, message);
+      this.running.delete(message.id);
+      if (!this.cancelled.delete(message.id)) this.#send(reply);
     }
-    if (!isObject(message) || message.jsonrpc !== "2.0" || typeof message.method !== "string") {
-      if (isObject(message) && ("result" in message || "error" in message)) return; // a response
-      const id = isObject(message) && isId(message.id) ? message.id : null;
-      this.#reply(id, undefined, new RpcError(-32600, "Invalid Request"));
-      return;
-    }
-    const isRequest = "id" in message;
-    if (isRequest && !isId(message.id)) {
-      this.#reply(null, undefined, new RpcError(-32600, "Invalid Request: bad id"));
-      return;
-    }
-    const params = message.params ?? {};
-    try {
-      const result = await this.#dispatch(message.method, params, isRequest);
-      if (isRequest && !this.cancelled.delete(message.id)) this.#reply(message.id, result);
-    } catch (error) {
-      if (!isRequest || this.cancelled.delete(message.id)) return;
-      const rpc = error instanceof RpcError ? error
-        : new RpcError(-32603, `Internal error: ${/** @type {Error} */ (error)?.message ?? error}`);
-      this.#reply(message.id, undefined, rpc);
-    }
+    // A response: this server sends no requests, so none is awaited.
   }
 
-  /** @param {string} method @param {any} params @param {boolean} isRequest */
-  async #dispatch(method, params, isRequest) {
-    if (!isObject(params)) throw new RpcError(-32602, "params must be an object");
-    switch (method) {
-      case "initialize": {
-        const wanted = params.protocolVersion;
-        return {
-          protocolVersion: PROTOCOL_VERSIONS.includes(wanted) ? wanted : PROTOCOL_VERSIONS[0],
-          capabilities: { tools: { listChanged: true }, logging: {} },
-          serverInfo: this.info,
-        };
-      }
-      case "ping":
-        return {};
-      case "tools/list":
-        return { tools: this.runtime.listTools() };
-      case "tools/call":
-        return this.#call(params);
-      case "logging/setLevel":
-        this.logLevel = String(params.level);
-        return {};
-      case "cloche/load":
-        return this.#load(params);
-      case "cloche/unload": {
-        const name = params.package;
-        if (typeof name !== "string" || !this.runtime.unload(name)) {
-          throw new RpcError(-32602, `cloche/unload: package ${name} is not loaded`);
-        }
-        this.#notify("notifications/tools/list_changed");
-        return { packages: [name] };
-      }
-      case "notifications/cancelled":
-        if (isId(params.requestId)) this.cancelled.add(params.requestId);
-        return undefined;
-      default:
-        if (!isRequest) return undefined; // notifications/initialized and unknown notifications
-        throw new RpcError(-32601, `Method not found: ${method}`);
-    }
+  /** @param {Record<string, any>} params */
+  #initialize(params) {
+    const wanted = params.protocolVersion;
+    return {
+      protocolVersion: PROTOCOL_VERSIONS.includes(wanted) ? wanted : PROTOCOL_VERSIONS[0],
+      capabilities: { tools: { listChanged: true }, logging: {} },
+      serverInfo: this.info,
+    };
   }
 
   /** @param {Record<string, any>} params */
   #call(params) {
-    if (typeof params.name !== "string") throw new RpcError(-32602, "tools/call needs a name");
+    if (typeof params.name !== "string") throw new JsonRpcError(ErrorCode.InvalidParams, "tools/call needs a name");
     const args = params.arguments ?? {};
-    if (!isObject(args)) throw new RpcError(-32602, "tools/call arguments must be an object");
+    if (typeof args !== "object" || Array.isArray(args)) {
+      throw new JsonRpcError(ErrorCode.InvalidParams, "tools/call arguments must be an object");
+    }
     try {
       return mcpResult(this.runtime.call(params.name, args));
     } catch (error) {
-      if (error instanceof InvalidParams) throw new RpcError(-32602, error.message);
+      if (error instanceof InvalidParams) throw new JsonRpcError(ErrorCode.InvalidParams, error.message);
       if (error instanceof ToolFailed) return mcpError(error.message);
       throw error;
     }
@@ -126,35 +94,31 @@ export class WasmMcpServer {
   /** @param {Record<string, any>} params */
   async #load(params) {
     if (typeof params.manifestURL !== "string") {
-      throw new RpcError(-32602, "cloche/load needs a manifestURL");
+      throw new JsonRpcError(ErrorCode.InvalidParams, "cloche/load needs a manifestURL");
     }
     let manifest;
     try {
       manifest = await this.runtime.load(params.manifestURL);
     } catch (error) {
-      throw new RpcError(LOAD_FAILED, /** @type {Error} */ (error).message,
+      throw new JsonRpcError(LOAD_FAILED, /** @type {Error} */ (error).message,
         { manifestURL: params.manifestURL });
     }
-    this.#notify("notifications/tools/list_changed");
+    this.#send(notification("notifications/tools/list_changed"));
     return { packages: [manifest.name] };
   }
 
-  /** @param {string} method @param {Record<string, unknown>} [params] */
-  #notify(method, params) {
-    this.send(JSON.stringify(params ? { jsonrpc: "2.0", method, params } : { jsonrpc: "2.0", method }));
+  /** @param {Record<string, any>} params */
+  #unload(params) {
+    const name = params.package;
+    if (typeof name !== "string" || !this.runtime.unload(name)) {
+      throw new JsonRpcError(ErrorCode.InvalidParams, `cloche/unload: package ${name} is not loaded`);
+    }
+    this.#send(notification("notifications/tools/list_changed"));
+    return { packages: [name] };
   }
 
-  /** @param {RequestId | null} id @param {unknown} result @param {RpcError} [error] */
-  #reply(id, result, error) {
-    const message = error
-      ? { jsonrpc: "2.0", id, error: { code: error.code, message: error.message,
-        ...(error.data === undefined ? {} : { data: error.data }) } }
-      : { jsonrpc: "2.0", id, result };
+  /** @param {object} message */
+  #send(message) {
     this.send(JSON.stringify(message));
   }
-}
-
-/** @param {unknown} id @returns {id is RequestId} */
-function isId(id) {
-  return typeof id === "string" || (typeof id === "number" && Number.isInteger(id));
 }
