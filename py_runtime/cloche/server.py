@@ -36,7 +36,7 @@ import sys
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from . import __version__
 from ._capture import captured_output
@@ -56,7 +56,7 @@ from ._jsonrpc import (
 )
 from ._validate import ValidationError
 from .context import LOG_LEVELS, Context, LogLevel
-from .tool import Tool, ToolError
+from .tool import ToolError
 
 PROTOCOL_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26")
 LATEST_PROTOCOL_VERSION = PROTOCOL_VERSIONS[0]
@@ -65,6 +65,25 @@ IN_PYODIDE = "_pyodide_core" in sys.modules or sys.platform == "emscripten"
 Send = Callable[[str], None]
 Message = dict[str, Any]
 Method = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+class ServedTool(Protocol):
+    """What the server needs of a tool: `Tool`, or one that runs elsewhere (`cloche mcp`'s).
+
+    `parse_arguments` raises `ValidationError`; `invoke` may raise `RpcError`, which is answered
+    as that JSON-RPC error rather than as a failed tool.
+    """
+
+    name: str
+    is_async: bool
+
+    def to_mcp(self) -> dict[str, Any]: ...
+
+    def parse_arguments(self, arguments: dict[str, Any]) -> dict[str, Any]: ...
+
+    def invoke(self, values: dict[str, Any], context: Context) -> Any: ...
+
+    def result(self, value: Any) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -77,7 +96,7 @@ class _Extension:
 @dataclass
 class _Call:
     request_id: RequestId
-    tool: Tool
+    tool: ServedTool
     values: dict[str, Any]
     context: Context
 
@@ -87,7 +106,7 @@ class McpServer:
 
     def __init__(
         self,
-        tools: Iterable[Tool] = (),
+        tools: Iterable[ServedTool] = (),
         *,
         send: Send | None = None,
         name: str = "cloche",
@@ -106,7 +125,7 @@ class McpServer:
         self.client_info: dict[str, Any] | None = None
         self.initialized = False
         self.log_level: LogLevel = "info"
-        self._tools: dict[str, Tool] = {}
+        self._tools: dict[str, ServedTool] = {}
         self._methods: dict[str, Method] = {}
         self._running: dict[RequestId, tuple[asyncio.Future[Any], Context]] = {}
         self._scheduled: set[asyncio.Future[Any]] = set()
@@ -120,7 +139,7 @@ class McpServer:
     # -- tools -------------------------------------------------------------------------------
 
     @property
-    def tools(self) -> list[Tool]:
+    def tools(self) -> list[ServedTool]:
         return list(self._tools.values())
 
     @property
@@ -129,10 +148,17 @@ class McpServer:
         cancellation is still counted."""
         return len(self._running)
 
-    def add_tool(self, tool: Tool) -> None:
+    def add_tool(self, tool: ServedTool) -> None:
         """Add or replace a tool; tells an initialized client that the list changed."""
         self._tools[tool.name] = tool
         self._list_changed()
+
+    def replace_tools(self, tools: Iterable[ServedTool]) -> None:
+        """Serve `tools` instead; tells an initialized client once, if the list changed."""
+        before = [tool.to_mcp() for tool in self._tools.values()]
+        self._tools = {tool.name: tool for tool in tools}
+        if [tool.to_mcp() for tool in self._tools.values()] != before:
+            self._list_changed()
 
     def remove_tool(self, name: str) -> None:
         del self._tools[name]
@@ -413,7 +439,10 @@ class McpServer:
 
     async def _run_call(self, call: _Call) -> Message | None:
         if not call.tool.is_async:
-            return response(call.request_id, await self._execute(call))
+            try:
+                return response(call.request_id, await self._execute(call))
+            except RpcError as fault:
+                return error_response(call.request_id, fault)
         task: asyncio.Future[dict[str, Any]] = asyncio.ensure_future(self._execute(call))
         self._running[call.request_id] = (task, call.context)
         try:
@@ -422,6 +451,8 @@ class McpServer:
             if call.context.cancelled:
                 return None  # the client cancelled: MCP says not to reply
             raise
+        except RpcError as fault:
+            return error_response(call.request_id, fault)
         finally:
             self._running.pop(call.request_id, None)
         return None if call.context.cancelled else response(call.request_id, result)
@@ -435,7 +466,7 @@ class McpServer:
                 if inspect.isawaitable(value):
                     value = await value
                 result = tool.result(value)
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, RpcError):
                 raise
             except ToolError as error:
                 result = _error_result(str(error))

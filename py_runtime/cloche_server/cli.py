@@ -252,6 +252,10 @@ def parser() -> argparse.ArgumentParser:
     from .wasm_cli import add_wasm_command
 
     add_wasm_command(commands)
+
+    from .mcp.command import add_mcp_command
+
+    add_mcp_command(commands)
     return root
 
 

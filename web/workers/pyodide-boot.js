@@ -129,16 +129,21 @@ const SNAPSHOT_IMPORTS = "import cloche.worker";
  * Start the interpreter and load packages by name from the dist's lock, checking each arrived:
  * with a missing wheel loadPackage resolves to [] instead of throwing. From `assets.snapshot` when
  * there is one (falling back to a fresh start, with the reason, when Pyodide refuses it).
+ * Outside a browser (Deno, for `cloche mcp`: web/workers/python-deno-worker.js) the dist is read
+ * from `file:` URLs: `fetchImpl` then serves them with the content types a web server would.
  * @param {URL} buildInfoURL
  * @param {string[]} packages
  * @param {ProgressCallback} report
  * @param {BootAssets} [assets]
+ * @param {typeof fetch} [fetchImpl]  for build-info.json and the core's check
  * @returns {Promise<Booted>}
  */
-export async function bootPyodide(buildInfoURL, packages, report, assets = {}) {
+export async function bootPyodide(buildInfoURL, packages, report, assets = {}, fetchImpl = fetch) {
   report({ phase: "download" });
-  const info = await loadBuildInfo(buildInfoURL);
+  const info = await loadBuildInfo(buildInfoURL, fetchImpl);
   const indexURL = new URL(info.pyodideIndexURL, buildInfoURL);
+  // Files on disk: Pyodide reads them itself, so they are only checked here, not read twice.
+  const onDisk = indexURL.protocol === "file:";
   let module;
   let snapshot = assets.module ? undefined : await assets.snapshot;
   if (assets.module) {
@@ -146,13 +151,13 @@ export async function bootPyodide(buildInfoURL, packages, report, assets = {}) {
     // imports the same module, already evaluated then), and the rest of the core, which the page
     // has fetched, is checked.
     import(new URL("pyodide.asm.mjs", indexURL).href).catch(() => {});
-    await downloadCore(indexURL, withoutWasm(info.coreFiles), report, fetch, { checkOnly: true });
+    await downloadCore(indexURL, withoutWasm(info.coreFiles), report, fetchImpl, { checkOnly: true });
     module = await assets.module;
     snapshot = await assets.snapshot;
     // The page could not compile it: fetched here, so that the error names what is wrong.
-    if (!module) await downloadCore(indexURL, onlyWasm(info.coreFiles), report);
+    if (!module) await downloadCore(indexURL, onlyWasm(info.coreFiles), report, fetchImpl);
   } else {
-    await downloadCore(indexURL, info.coreFiles, report);
+    await downloadCore(indexURL, info.coreFiles, report, fetchImpl, { checkOnly: onDisk });
   }
 
   report({ phase: "boot" });
@@ -164,8 +169,8 @@ export async function bootPyodide(buildInfoURL, packages, report, assets = {}) {
   try {
     const { loadPyodide } = await import(new URL("pyodide.mjs", indexURL).href);
     const options = {
-      indexURL: indexURL.href,
-      lockFileURL: new URL(info.lockFileURL, buildInfoURL).href,
+      indexURL: pyodideLocation(indexURL),
+      lockFileURL: pyodideLocation(new URL(info.lockFileURL, buildInfoURL)),
       stdout: () => {},
       stderr: (/** @type {string} */ line) => { stderr.push(line); },
     };
@@ -196,6 +201,17 @@ export async function bootPyodide(buildInfoURL, packages, report, assets = {}) {
   await loadPackages(pyodide, packages.filter((name) => !(name in pyodide.loadedPackages)), stderr, report);
   if (restored) pyodide.pyimport("cloche.worker").reseed_after_restore();
   return { pyodide, restored, snapshot: made, snapshotProblem };
+}
+
+/**
+ * Where loadPyodide is to look: a URL in a browser; a path for a `file:` URL, since Pyodide takes
+ * its Node code path under Deno (which has `process`) and reads files by path there.
+ * @param {URL} url
+ */
+function pyodideLocation(url) {
+  if (url.protocol !== "file:") return url.href;
+  const path = decodeURIComponent(url.pathname);
+  return /^\/[A-Za-z]:\//.test(path) ? path.slice(1) : path;  // /C:/dist/ on Windows
 }
 
 /** @param {Record<string, number>} coreFiles */

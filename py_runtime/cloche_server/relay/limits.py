@@ -20,11 +20,11 @@ from .errors import RATE_LIMIT, RelayError
 WINDOW = 60.0  # seconds: both rates are "per minute"
 
 
-async def read_body(request: Request, max_bytes: int) -> bytes:
+async def read_body(request: Request, max_bytes: int, server: str = "this relay") -> bytes:
     """The request body, refused with 413 as soon as it is known to exceed `max_bytes`."""
     too_large = RelayError(
         413,
-        f"The request body exceeds this relay's limit of {max_bytes} bytes.",
+        f"The request body exceeds {server}'s limit of {max_bytes} bytes.",
         code="request_too_large",
     )
     declared = request.headers.get("content-length", "")
