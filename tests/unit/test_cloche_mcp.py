@@ -147,6 +147,75 @@ def test_a_cancelled_python_call_stops_long_before_its_deadline() -> None:
     asyncio.run(scenario())
 
 
+@pytest.fixture(scope="module")
+def conformance_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A dist with the test-only async tools (tests/fixtures/conformance_tools) besides ours."""
+    dist = tmp_path_factory.mktemp("conformance") / "dist"
+    subprocess.run(
+        [
+            *(sys.executable, "-m", "cloche_server.cli", "build", "--dist", str(dist)),
+            *("--no-test-dist", "--offline"),
+            *("--tool-package", str(ROOT / "tests/fixtures/conformance_tools")),
+        ],
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    return dist
+
+
+# Logging is deprecated from MCP 2026-07-28 on; this server speaks 2025-11-25, where it is not.
+@pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
+def test_progress_logging_and_cancellation_reach_an_async_python_tool(
+    conformance_dist: Path,
+) -> None:
+    logs: list[Any] = []
+
+    async def on_log(params: Any) -> None:
+        logs.append(params.data)
+
+    async def scenario() -> None:
+        client = Client(
+            StdioServerParameters(
+                command=sys.executable,
+                args=_command(
+                    "--dist", str(conformance_dist), "--only", "cloche-conformance-tools"
+                ),
+            ),
+            logging_callback=on_log,
+        )
+        async with client:
+            await client.set_logging_level("info")
+            seen: list[tuple[float, str | None]] = []
+
+            async def on_progress(done: float, _total: float | None, message: str | None) -> None:
+                seen.append((done, message))
+
+            counted = await client.call_tool("conformance.count", {"to": 3}, None, on_progress)
+            assert not counted.is_error, _text(counted)
+            assert seen == [(1, "step 1"), (2, "step 2"), (3, "step 3")]
+            for _ in range(50):
+                if logs:
+                    break
+                await asyncio.sleep(0.05)
+            assert logs == ["counted to 3"]
+            # Below the client's level, a tool's log is not sent.
+            await client.set_logging_level("warning")
+            await client.call_tool("conformance.count", {"to": 1})
+            await asyncio.sleep(0.3)
+            assert logs == ["counted to 3"]
+
+            # The client gives up: the tool itself is told (its asyncio task is cancelled).
+            with pytest.raises(Exception, match=r"(?i)tim"):
+                await client.call_tool(
+                    "conformance.count", {"to": 100000, "delay": 0.05}, read_timeout_seconds=1.0
+                )
+            told = await client.call_tool("conformance.cancellations", {})
+            assert told.structured_content == {"result": [100000]}, _text(told)
+
+    asyncio.run(scenario())
+
+
 @contextlib.contextmanager
 def _listener() -> Iterator[tuple[int, list[str]]]:
     """A TCP listener on 127.0.0.1 that records every connection it gets."""

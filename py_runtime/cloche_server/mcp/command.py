@@ -65,7 +65,7 @@ def _run(args: argparse.Namespace) -> int:
             dist,
             packages_folder=_local_packages(args.packages, dist),
             only=frozenset(args.only) if args.only else None,
-            grants=frozenset(args.grant),
+            grants=args.grant,
             default_deadline_ms=args.call_timeout,
         )
         if service.catalog.python:
@@ -149,9 +149,10 @@ def add_mcp_command(commands: Any) -> None:
         "--grant",
         action="append",
         default=[],
-        metavar="PACKAGE",
-        help="give this Python package the network hosts it declares (exact origins only; "
-        "repeatable; default: no package reaches the network)",
+        metavar="PACKAGE[=HOST,...]",
+        help="let this Python package (name or namespace) reach the exact hosts it declares, or "
+        "the hosts named here, each within what it declares, like web=api.example.org "
+        "(repeatable; default: no package reaches the network)",
     )
     mcp.add_argument(
         "--call-timeout",

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import sys
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -21,11 +20,13 @@ from typing import Any
 from cloche._jsonrpc import RpcError
 
 from .catalog import RESET_ARGUMENT, SESSION_ARGUMENT, PythonPackage
+from .grants import Grants
 from .pyodide_process import ProcessEnded, PyodideBootError, PyodideProcess
 
 DEFAULT_DEADLINE_MS = 30_000  # web/app/worker-host.js DEFAULT_CALL_TIMEOUT_MS
 MAX_DEADLINE_MS = 600_000
-CANCEL_GRACE_S = 1.0
+CALM_PING_S = 0.25  # an async tool that was told it is cancelled has stopped by then
+CANCEL_GRACE_S = 1.0  # a busy loop that was interrupted has stopped by then
 MAX_RUN_SESSIONS = 4  # tool-workers.js CALL_ISOLATION maxSessions
 
 ProgressSink = Callable[[float, float | None, str | None], None]
@@ -46,13 +47,12 @@ def _retrieve(task: asyncio.Task[Any]) -> None:
         task.exception()
 
 
-async def _answers(process: PyodideProcess) -> bool:
-    """Whether the process answers a ping within the grace period (then its interrupt is spent)."""
+async def _answers(process: PyodideProcess, seconds: float) -> bool:
+    """Whether the process answers a ping within `seconds`: then no tool code holds it."""
     try:
-        await asyncio.wait_for(process.request("ping", {}), CANCEL_GRACE_S)
+        await asyncio.wait_for(process.request("ping", {}), seconds)
     except (TimeoutError, ProcessEnded, RpcError):
         return False
-    process.clear_interrupt()
     return True
 
 
@@ -168,13 +168,17 @@ class ProcessSlot:
                     "process was ended and a fresh one takes over"
                 )
             except asyncio.CancelledError:
-                # The client cancelled: as the page does, tell the process (an async tool stops),
-                # interrupt it (a busy loop gets KeyboardInterrupt), and end it if it then does
-                # not answer a ping within the grace period.
+                # The client cancelled: as the page does, tell the process (an async tool stops);
+                # if it is still busy, interrupt it (a busy loop gets KeyboardInterrupt); if it
+                # still does not answer a ping, end it and let a fresh one take over.
                 call.cancel()
-                process.interrupt()
-                if not await _answers(process):
-                    await self._replace(process)
+                await asyncio.wait([call])  # its notifications/cancelled goes ahead of the ping
+                if not await _answers(process, CALM_PING_S):
+                    process.interrupt()
+                    if await _answers(process, CANCEL_GRACE_S):
+                        process.clear_interrupt()
+                    else:
+                        await self._replace(process)
                 raise
             except ProcessEnded as error:
                 await self._replace(process)
@@ -296,7 +300,7 @@ class PythonTools:
         self,
         dist: Path,
         packages: list[PythonPackage],
-        grants: frozenset[str],
+        grants: Grants,
         default_deadline_ms: int = DEFAULT_DEADLINE_MS,
     ) -> None:
         self.dist = dist
@@ -304,7 +308,7 @@ class PythonTools:
         self._isolated: dict[str, IsolatedCalls] = {}
         self._package_of_tool: dict[str, PythonPackage] = {}
         for package in packages:
-            allow_net = network_grant(package) if package.name in grants else ()
+            allow_net = grants.get(package.name, ())
             for tool in package.tools:
                 self._package_of_tool[tool["name"]] = package
             if package.runs_any_code:
@@ -351,24 +355,3 @@ class PythonTools:
             await slot.close()
         for isolated in self._isolated.values():
             await isolated.close()
-
-
-def network_grant(package: PythonPackage) -> tuple[str, ...]:
-    """The hosts Deno's --allow-net is given for a granted package: each declared origin's
-    host[:port]. Deno has no wildcard for hosts, so `https://*` style patterns cannot be granted
-    here; they are named on stderr and left out."""
-    hosts: list[str] = []
-    for pattern in package.network:
-        scheme, _, rest = pattern.partition("://")
-        host = rest.split("/", 1)[0]
-        if not host or "*" in host:
-            print(
-                f"cloche mcp: {package.name}: the network pattern {pattern!r} has a wildcard, "
-                "which Deno's --allow-net cannot express; it is not granted",
-                file=sys.stderr,
-            )
-            continue
-        if ":" not in host:
-            host += ":443" if scheme == "https" else ":80"
-        hosts.append(host)
-    return tuple(dict.fromkeys(hosts))

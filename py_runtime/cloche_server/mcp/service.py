@@ -13,7 +13,7 @@ import contextlib
 import secrets
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from cloche.server import McpServer
 
 from ..wasm import WasmPackage
 from .catalog import Catalog, load_catalog
+from .grants import resolve_grants
 from .python_tools import DEFAULT_DEADLINE_MS, PythonTools
 from .served_tools import session_tools
 
@@ -59,17 +60,15 @@ class McpService:
         *,
         packages_folder: Path | None = None,
         only: frozenset[str] | None = None,
-        grants: frozenset[str] = frozenset(),
+        grants: Iterable[str] = (),
         default_deadline_ms: int = DEFAULT_DEADLINE_MS,
     ) -> None:
         self.dist = dist
         self.packages_folder = packages_folder
         self.only = only
         self.catalog: Catalog = load_catalog(dist, packages_folder, only)
-        unknown = sorted(grants - {p.name for p in self.catalog.python})
-        if unknown:
-            raise ValueError(f"--grant names no Python package of the dist: {', '.join(unknown)}")
-        self.python = PythonTools(dist, self.catalog.python, grants, default_deadline_ms)
+        self.grants = resolve_grants(self.catalog.python, grants)
+        self.python = PythonTools(dist, self.catalog.python, self.grants, default_deadline_ms)
         self.sessions: dict[str, Session] = {}
         self._watcher: asyncio.Task[None] | None = None
         self._folder_state = self._packages_state()
@@ -82,6 +81,10 @@ class McpService:
             f"from {self.dist}" + (f" and {self.packages_folder}" if self.packages_folder else "")
         ]
         lines += [f"cloche mcp: skipped {problem}" for problem in self.catalog.problems]
+        lines += [
+            f"cloche mcp: {name} may reach {', '.join(hosts)}"
+            for name, hosts in self.grants.items()
+        ]
         return "\n".join(lines)
 
     def start(self) -> None:
