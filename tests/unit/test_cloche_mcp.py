@@ -296,6 +296,23 @@ def test_a_hostile_python_tool_cannot_escape_and_the_server_stays_healthy() -> N
         assert "NotCapable" in outcomes[name] or "Requires" in outcomes[name], outcomes[name]
 
 
+def test_a_granted_package_reaches_exactly_its_granted_host() -> None:
+    async def scenario(granted: int, other: int) -> tuple[Any, Any]:
+        grant = f"web=127.0.0.1:{granted}"
+        async with _stdio("--only", "cloche-tools-web", "--grant", grant) as client:
+            fetched = await client.call_tool("web.fetch", {"url": f"http://127.0.0.1:{granted}/"})
+            refused = await client.call_tool("web.fetch", {"url": f"http://127.0.0.1:{other}/"})
+            return fetched, refused
+
+    with _listener() as (granted, reached), _listener() as (other, strangers):
+        fetched, refused = asyncio.run(scenario(granted, other))
+    assert not fetched.is_error, _text(fetched)
+    assert "hi" in _text(fetched)
+    assert len(reached) == 1
+    assert refused.is_error and "Requires net access" in _text(refused)
+    assert strangers == []
+
+
 def test_the_packages_folder_is_watched_and_clients_are_told(tmp_path: Path) -> None:
     packages = tmp_path / "packages"
     packages.mkdir()

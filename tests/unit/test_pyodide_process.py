@@ -3,12 +3,17 @@
 The escape tests run hostile code through python.run (which runs whatever it is given) and
 expect Deno to refuse each attempt, the refusal to reach the tool's result, and the process to
 keep answering. A listener on 127.0.0.1 proves that no connection left the process.
+
+`cloche.http.fetch` (web.fetch's way out) is answered by the process itself, with Deno's fetch:
+a site on 127.0.0.1 is reached when granted, and nothing else is, redirects included.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.server
+import json
 import os
 import socket
 import threading
@@ -30,7 +35,7 @@ from cloche_server.mcp.pyodide_process import (
 )
 
 DIST = Project(find_project_root(Path(__file__).parent)).default_dist
-PACKAGES = ["cloche-tools-python", "cloche-tools-text"]
+PACKAGES = ["cloche-tools-python", "cloche-tools-text", "cloche-tools-web"]
 SECRET = "CLOCHE_TEST_SECRET_API_KEY"
 T = TypeVar("T")
 
@@ -75,6 +80,67 @@ class Listener:
         self._stop.set()
         self._thread.join()
         self.socket.close()
+
+
+class Site:
+    """An HTTP server on 127.0.0.1 that records the requests it gets: /page is an HTML page,
+    /echo answers what it got as JSON, /hop redirects to /page, /away?port=N to port N, /big is
+    one byte over the response limit."""
+
+    PAGE = (
+        b"<html><head><title>Granted page</title></head>"
+        b"<body><h1>Hello</h1><p>From the granted host.</p></body></html>"
+    )
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        site = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                site.answer(self, b"")
+
+            def do_POST(self) -> None:
+                site.answer(self, self.rfile.read(int(self.headers.get("content-length", 0))))
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port: int = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def answer(self, handler: http.server.BaseHTTPRequestHandler, body: bytes) -> None:
+        path, _, query = handler.path.partition("?")
+        headers = {name.lower(): value for name, value in handler.headers.items()}
+        self.requests.append({"method": handler.command, "path": path, "headers": headers})
+        if path in ("/hop", "/away"):
+            handler.send_response(302)
+            port = query.removeprefix("port=") or self.port
+            handler.send_header("Location", f"http://127.0.0.1:{port}/page")
+            handler.end_headers()
+            return
+        content_type, content = "text/html; charset=utf-8", self.PAGE
+        if path == "/echo":
+            content_type = "application/json"
+            got = {"method": handler.command, "headers": headers, "body": body.decode()}
+            content = json.dumps(got).encode()
+        elif path == "/big":
+            content_type, content = "text/plain", b"x" * (8 * 2**20 + 1)
+        handler.send_response(200)
+        handler.send_header("Content-Type", content_type)
+        handler.send_header("Set-Cookie", "session=kept-by-nobody")
+        handler.send_header("X-Twice", "one")
+        handler.send_header("X-Twice", "two")
+        handler.end_headers()
+        handler.wfile.write(content)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join()
 
 
 class Session:
@@ -214,7 +280,7 @@ def test_the_process_environment_holds_nothing_of_the_servers(shared: Session) -
 def test_lists_and_calls_the_tools_of_its_packages(shared: Session) -> None:
     assert shared.process is not None
     listed = shared.run(shared.process.request("tools/list", {}))
-    assert {tool["name"] for tool in listed["tools"]} == {"python.run", "text.stats"}
+    assert {tool["name"] for tool in listed["tools"]} == {"python.run", "text.stats", "web.fetch"}
     stats = shared.call("text.stats", {"text": "one two three. four"})
     assert not stats.get("isError"), stats
     assert stats["structuredContent"]["words"] == 4
@@ -272,13 +338,13 @@ def test_requests_of_the_process_reach_on_request(shared: Session) -> None:
     assert "`cloche mcp` could not answer cloche/store: RuntimeError: no get here" in text
 
 
-def test_a_request_of_the_process_is_refused_clearly(shared: Session) -> None:
-    # cloche.http.fetch asks the host (cloche/fetch); `cloche mcp` has no page's host.
-    failed, text = shared.python(
-        "import cloche.http\nawait cloche.http.fetch('https://example.org/')"
-    )
+def test_an_install_at_run_time_is_refused_clearly(shared: Session) -> None:
+    # micropip.install by name asks the host for the wheels (cloche/wheels): there is no page.
+    failed, text = shared.python("import micropip\nawait micropip.install('tabulate')")
     assert failed
-    assert "`cloche mcp` does not provide cloche/fetch" in text
+    assert "`cloche mcp` installs no packages at run time" in text
+    assert "nothing was installed" in text
+    assert shared.requests[-1][0] == "cloche/wheels"
 
 
 # -- a hostile tool cannot get out -----------------------------------------------------------------
@@ -461,6 +527,125 @@ def test_a_granted_host_is_reachable_and_only_it(listener: Listener) -> None:
     finally:
         session.close()
         other.close()
+
+
+# -- cloche/fetch: answered by the process, with Deno's fetch -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[Site]:
+    server = Site()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def granted(site: Site) -> Iterator[Session]:
+    """web.fetch and python.run in a process granted the site's host, with no host of its own
+    (what `cloche mcp --grant cloche-tools-web=127.0.0.1:PORT` starts)."""
+    session = Session()
+    try:
+        session.start(
+            ["cloche-tools-web", "cloche-tools-python"], allow_net=[f"127.0.0.1:{site.port}"]
+        )
+        yield session
+    finally:
+        session.close()
+
+
+def _error_text(result: dict[str, Any]) -> str:
+    assert result.get("isError"), result
+    text: str = result["content"][0]["text"]
+    return text
+
+
+def test_web_fetch_reads_a_page_of_the_granted_host(granted: Session, site: Site) -> None:
+    result = granted.call("web.fetch", {"url": f"{site.url}/page"})
+    assert not result.get("isError"), result
+    page = result["structuredContent"]
+    assert page["status"] == 200 and page["url"] == f"{site.url}/page"
+    assert page["title"] == "Granted page" and page["contentType"] == "text/html"
+    assert "# Hello" in page["content"] and "From the granted host." in page["content"]
+    assert site.requests[-1]["path"] == "/page"
+
+
+def test_web_fetch_of_another_host_is_refused_by_deno(granted: Session) -> None:
+    other = Listener()
+    try:
+        text = _error_text(granted.call("web.fetch", {"url": f"http://127.0.0.1:{other.port}/"}))
+        assert f'Requires net access to "127.0.0.1:{other.port}"' in text
+        assert "nothing was fetched" in text and "cloche mcp --grant" in text
+        assert other.connections == 0
+    finally:
+        other.close()
+
+
+def test_a_redirect_to_another_host_is_not_followed(granted: Session, site: Site) -> None:
+    other = Listener()
+    try:
+        url = f"{site.url}/away?port={other.port}"
+        text = _error_text(granted.call("web.fetch", {"url": url}))
+        assert f"redirected to http://127.0.0.1:{other.port}/page" in text
+        assert f'Requires net access to "127.0.0.1:{other.port}"' in text
+        assert "the redirect was not followed" in text
+        assert site.requests[-1]["path"] == "/away"
+        assert other.connections == 0
+    finally:
+        other.close()
+
+
+def test_a_redirect_within_the_grant_is_followed(granted: Session, site: Site) -> None:
+    result = granted.call("web.fetch", {"url": f"{site.url}/hop"})
+    assert not result.get("isError"), result
+    assert result["structuredContent"]["url"] == f"{site.url}/page"
+    assert [r["path"] for r in site.requests[-2:]] == ["/hop", "/page"]
+
+
+def test_without_a_grant_web_fetch_is_refused(shared: Session) -> None:
+    other = Listener()
+    try:
+        text = _error_text(shared.call("web.fetch", {"url": f"http://127.0.0.1:{other.port}/"}))
+        assert f'Requires net access to "127.0.0.1:{other.port}"' in text
+        assert other.connections == 0
+        # Refused in the process: the server was never asked to fetch.
+        assert all(method != "cloche/fetch" for method, _ in shared.requests)
+    finally:
+        other.close()
+
+
+def test_cloche_http_fetch_sends_and_answers_as_the_pages_host(
+    granted: Session, site: Site
+) -> None:
+    code = (
+        "import cloche.http\n"
+        f"r = await cloche.http.fetch('{site.url}/echo', method='POST', body='hello', headers=["
+        "('Content-Type', 'text/plain'), ('Authorization', 'Bearer t'), ('Cookie', 'a=b')])\n"
+        "{'status': r.status, 'url': r.url, 'got': r.json(), 'twice': r.headers['x-twice'],\n"
+        " 'cookie': 'set-cookie' in r.headers}"
+    )
+    result = granted.call("python.run", {"code": code})
+    assert not result.get("isError"), result
+    answer = result["structuredContent"]["value_json"]
+    assert answer["status"] == 200 and answer["url"] == f"{site.url}/echo"
+    got = answer["got"]
+    assert got["method"] == "POST" and got["body"] == "hello"
+    assert got["headers"]["content-type"] == "text/plain"
+    assert got["headers"]["authorization"] == "Bearer t"
+    # As the fetch proxy does: no cookies either way.
+    assert "cookie" not in got["headers"] and answer["cookie"] is False
+    assert answer["twice"] == "one, two"
+
+
+def test_an_answer_over_the_limit_is_refused(granted: Session, site: Site) -> None:
+    failed, text = granted.python(f"import cloche.http\nawait cloche.http.fetch('{site.url}/big')")
+    assert failed
+    assert f"FetchError: refused: the answer from {site.url}/big is larger than the limit" in text
+
+
+def test_the_store_is_refused_clearly(granted: Session) -> None:
+    failed, text = granted.python("import cloche.store\nawait cloche.store.get('k')")
+    assert failed
+    assert "StoreError: refused: `cloche mcp` keeps no store for tool packages" in text
 
 
 def test_kill_fails_the_call_in_flight_and_a_new_process_starts() -> None:

@@ -139,8 +139,10 @@ self.addEventListener("message", async (/** @type {MessageEvent} */ event) => {
     pyodide.setStdin({ stdin: () => undefined });  // end of file: stdin is the protocol's
     if (interruptBuffer) pyodide.setInterruptBuffer(interruptBuffer);
     closeLoaders(pyodide);
-    // Packages come from the dist by name, never from a URL tool code names. The network is not
-    // routed through a host: Deno lets the process reach exactly the hosts granted to it.
+    // Packages come from the dist by name, never from a URL tool code names. The network is
+    // Deno's own: pyfetch is Deno's fetch here, and cloche.http.fetch's requests are answered by
+    // the main thread with Deno's fetch (deno-fetch.js), never by the server; either way Deno lets
+    // the process reach exactly the hosts granted to it.
     const worker = pyodide.pyimport("cloche.worker");
     worker.refuse_remote_installs();
     // The only Python object the worker holds; nothing but strings leaves this module.

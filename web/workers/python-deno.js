@@ -8,6 +8,12 @@
 // hosts. This thread holds stdin and stdout, which no tool code reaches (it runs in the Worker),
 // and the interrupt buffer, so that a busy loop can be interrupted while Python holds its thread.
 // stdout carries protocol lines only; everything else goes to stderr.
+//
+// Of the requests Python sends its host, this thread answers `cloche/fetch` itself, with Deno's
+// fetch (deno-fetch.js): the hosts Deno lets this process reach are the ones a tool's fetches
+// reach, and the server never fetches for tool code. The others (store, installs) go out on
+// stdout, where the server refuses them.
+import { hostFetch } from "./deno-fetch.js";
 
 /** @type {any} Deno's namespace, untyped here (tsc checks this file against the worker globals). */
 const Deno = /** @type {any} */ (globalThis).Deno;
@@ -18,6 +24,8 @@ const FAILED = "notifications/cloche/failed";
  * takes back one that found no Python code running (as the page's host does after a ping). */
 const INTERRUPT = "notifications/cloche/interrupt";
 const PACKAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const FETCH = "cloche/fetch";
+const INVALID_PARAMS = -32602;  // what the page's host answers a refused service request with
 
 const stdout = Deno.stdout;
 const encoder = new TextEncoder();
@@ -81,6 +89,28 @@ function interrupted(line, interrupt) {
   return true;
 }
 
+/**
+ * Whether `text`, a message of Python's, was a `cloche/fetch` request (then answered here, to
+ * the worker, once the fetch is done).
+ * @param {string} text @param {Worker} worker
+ */
+function fetchedHere(text, worker) {
+  if (!text.includes(`"${FETCH}"`)) return false;
+  let message;
+  try {
+    message = JSON.parse(text);
+  } catch {
+    return false;
+  }
+  if (message?.method !== FETCH || !("id" in message)) return false;
+  const id = message.id;
+  hostFetch(message.params).then(
+    (result) => ({ jsonrpc: "2.0", id, result }),
+    (error) => ({ jsonrpc: "2.0", id, error: { code: INVALID_PARAMS, message: error instanceof Error ? error.message : String(error) } }),
+  ).then((reply) => worker.postMessage(JSON.stringify(reply)));
+  return true;
+}
+
 const packages = Deno.args;
 const wrong = packages.filter((/** @type {string} */ name) => !PACKAGE_NAME.test(name));
 if (wrong.length) fail("arguments", `not package names: ${wrong.join(", ")}`);
@@ -91,7 +121,7 @@ let ready = false;
 worker.onmessage = (/** @type {MessageEvent} */ event) => {
   const data = event.data;
   if (typeof data === "string") {
-    writeLine(data);
+    if (!fetchedHere(data, worker)) writeLine(data);
   } else if (data?.type === "cloche/ready" && !ready) {
     ready = true;
     // Since this process started: what a caller waits for.

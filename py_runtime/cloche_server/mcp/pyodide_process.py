@@ -40,6 +40,20 @@ EXIT_GRACE_S = 2.0
 _PACKAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _HOST = re.compile(r"[A-Za-z0-9.\-\[\]:*]+")
 
+# What a tool reads when it asks for what only a page's host gives; its process answers
+# `cloche/fetch` itself, with Deno's fetch (web/workers/deno-fetch.js).
+NOT_PROVIDED = {
+    "cloche/store": (
+        "`cloche mcp` keeps no store for tool packages (cloche.store needs a page, which keeps "
+        "each package's store in the browser); nothing was read or written"
+    ),
+    "cloche/wheels": (
+        "`cloche mcp` installs no packages at run time: code there imports only what its process "
+        "started with (the tool package and its dependencies); nothing was installed"
+    ),
+}
+NOT_PROVIDED_OTHER = "`cloche mcp` does not provide {}: tools run there without a page's host"
+
 Notification = Callable[[dict[str, Any]], None]
 RequestHandler = Callable[[str, dict[str, Any]], Awaitable[Any]]
 
@@ -443,11 +457,8 @@ class PyodideProcess:
         except RpcError as error:
             reply = {"jsonrpc": "2.0", "id": request_id, "error": error.to_json()}
         except (LookupError, NotImplementedError):
-            refusal = RpcError(
-                METHOD_NOT_FOUND,
-                f"`cloche mcp` does not provide {method}: tools run there without the page's "
-                "host (no installs at run time, no host fetch or store)",
-            )
+            why = NOT_PROVIDED.get(method, NOT_PROVIDED_OTHER.format(method))
+            refusal = RpcError(METHOD_NOT_FOUND, why)
             reply = {"jsonrpc": "2.0", "id": request_id, "error": refusal.to_json()}
         except Exception as error:
             failure = RpcError(
