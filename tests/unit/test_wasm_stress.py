@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from wasm_helpers import FIXTURES, TOOL_PACKAGES
+from wasm_helpers import FIXTURES, TOOL_PACKAGES, primes_up_to
 
 from cloche.wasm_manifest import load_manifest
 from cloche_server.wasm import InvalidArguments, ToolFailed, UnknownTool, WasmPackage
@@ -45,16 +45,7 @@ def _open_files() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-def _primes_up_to(n: int) -> list[int]:
-    sieve = bytearray([1]) * (n + 1)
-    sieve[:2] = b"\0\0"
-    for i in range(2, int(n**0.5) + 1):
-        if sieve[i]:
-            sieve[i * i :: i] = bytes(len(range(i * i, n + 1, i)))
-    return [i for i, flag in enumerate(sieve) if flag]
-
-
-PRIMES = _primes_up_to(20_000)
+PRIMES = primes_up_to(20_000)
 
 
 class Calls:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from wasm_helpers import TOOL_PACKAGES
+from wasm_helpers import TOOL_PACKAGES, primes_up_to
 
 from cloche_server.wasm import InvalidArguments, ToolFailed, UnknownTool, WasmPackage
 from cloche_server.wasm.outcome import interpret
@@ -158,18 +158,9 @@ def test_codec_text_and_bad_input(packages: Any) -> None:
         call(packages, "codec.base64_decode", base64="a")
 
 
-def _primes_up_to(n: int) -> list[int]:
-    sieve = bytearray([1]) * (n + 1)
-    sieve[:2] = b"\0\0"
-    for i in range(2, int(n**0.5) + 1):
-        if sieve[i]:
-            sieve[i * i :: i] = bytes(len(range(i * i, n + 1, i)))
-    return [i for i, flag in enumerate(sieve) if flag]
-
-
 @pytest.mark.parametrize("limit", [0, 1, 2, 3, 10, 100, 65_535, 65_536, 65_537, 1_000_000])
 def test_prime_counts_agree_with_a_python_sieve(packages: Any, limit: int) -> None:
-    primes = _primes_up_to(limit)
+    primes = primes_up_to(limit)
     result = call(packages, "primes.count", limit=limit)
     assert result == {
         "limit": limit,
