@@ -4,10 +4,10 @@
 
 (`scripts/bench` sets up what is missing and runs this.) The browser rows run against one
 `cloche serve` on 127.0.0.1; the relay, the fetch proxy and the compute rows start servers of
-their own, on free ports. Every comparison is measured in this one run, beside what it is compared
-with. Targets are printed beside their figures with "met" or "missed" and never asserted: the exit
-code is 0 when targets are missed, and 1 only when a bench could not run at all (its error is in the
-table).
+their own, on free ports, and the `cloche mcp` rows start that command over stdio. Every
+comparison is measured in this one run, beside what it is compared with. Targets are printed
+beside their figures with "met" or "missed" and never asserted: the exit code is 0 when targets
+are missed, and 1 only when a bench could not run at all (its error is in the table).
 
 --quick runs each part a few times only, to try the bench out; its figures are not for quoting.
 """
@@ -47,6 +47,7 @@ ORDER = [
     "Memory (browser process tree, PSS)",
     "Model relay (fake upstream on 127.0.0.1)",
     "Fetch proxy (POST /proxy, upstream on 127.0.0.1)",
+    "cloche mcp (stdio)",
     "Docs embed's JavaScript (esbuild, minified)",
 ]
 EMBED = "Docs embed's JavaScript (esbuild, minified)"
@@ -247,6 +248,9 @@ precompressed twins; no COOP/COEP, no CSP), the app page by `cloche serve`. KB a
   in the note.
 - **Relay and proxy**: requests through `cloche serve` and straight to the same upstream,
   interleaved; "added" is the difference of the two medians (p99: of the two p99s).
+- **`cloche mcp`**: the real command over stdio, spoken to in raw JSON-RPC lines (no MCP SDK),
+  timed from the bench's side of the pipes; timed calls start once the server's Deno processes
+  have settled (scripts/bench_mcp.py).
 """
 
 
@@ -282,6 +286,14 @@ def main() -> int:
         "fetch proxy",
         lambda: bench_proxy.measure(100 if quick else 300),
         failures, bench_proxy.SECTION,
+    )  # fmt: skip
+
+    import bench_mcp
+
+    rows += run_bench(
+        "cloche mcp over stdio",
+        lambda: bench_mcp.measure(200, 30, 1, 1) if quick else bench_mcp.measure(),
+        failures, bench_mcp.SECTION,
     )  # fmt: skip
 
     import bench_browser
