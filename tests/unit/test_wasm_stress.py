@@ -242,5 +242,7 @@ def test_thousands_of_mixed_calls_in_one_process(
     assert sum(done.values()) == CALLS
     assert growth < RSS_GROWTH_BOUND, f"RSS grew by {growth / 2**20:.1f} MiB"
     assert list(tmp_path.iterdir()) == []
-    assert _open_files() == files
-    assert threading.active_count() == threads
+    # No more than after the warm-up: the rest of the test process (earlier tests' pipes and
+    # processes collected meanwhile) may close some, never the calls open any for good.
+    assert _open_files() <= files
+    assert threading.active_count() <= threads
