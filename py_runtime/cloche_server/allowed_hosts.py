@@ -76,16 +76,17 @@ class AllowedHosts:
 
     names: tuple[str, ...] = (LOOPBACK_NAME,)
 
-    def refusal(self, header: str | None) -> str | None:
+    def refusal(self, header: str | None, command: str = "cloche serve") -> str | None:
         """Why a request with this Host header is refused, or None if it is not."""
         host = _host_of(header)
         if host is None:
             return "The request's Host header is missing or malformed."
         if host in self.names or _is_ip(host):
             return None
+        config = " or [server] allowed_hosts in the config" if command == "cloche serve" else ""
         return (
             f"This server does not answer to the host name {host}; its operator can allow it "
-            f"with `cloche serve --allowed-host {host}` or [server] allowed_hosts in the config."
+            f"with `{command} --allowed-host {host}`{config}."
         )
 
     def describe(self) -> str:

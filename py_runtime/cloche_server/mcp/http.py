@@ -131,11 +131,9 @@ class McpHttpApp:
     # -- checks ------------------------------------------------------------------------------------
 
     def _refusal(self, request: Request) -> Response | None:
-        host_problem = self.security.hosts.refusal(request.headers.get("host"))
+        host_problem = self.security.hosts.refusal(request.headers.get("host"), "cloche mcp")
         if host_problem is not None:
-            return _rpc_error(
-                403, INVALID_REQUEST, f"Forbidden: {host_problem} (use --allowed-host NAME)"
-            )
+            return _rpc_error(403, INVALID_REQUEST, f"Forbidden: {host_problem}")
         origin = request.headers.get("origin")
         if origin is not None and origin not in self.security.origins:
             return _rpc_error(
@@ -149,7 +147,8 @@ class McpHttpApp:
                 401,
                 INVALID_REQUEST,
                 "Unauthorized: send `Authorization: Bearer <token>` with a token this server "
-                "was started with (cloche mcp printed where to find it)",
+                "was started with ($CLOCHE_MCP_TOKEN, --token-file, or the one it printed at "
+                "start)",
                 {"WWW-Authenticate": 'Bearer realm="cloche-mcp"'},
             )
         client = request.headers.get("authorization") or (
