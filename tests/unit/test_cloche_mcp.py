@@ -397,7 +397,7 @@ async def _http(url: str, token: str = TOKEN) -> AsyncIterator[Client]:
         yield client
 
 
-def test_http_lists_calls_and_reports_progress(http_server: str) -> None:
+def test_http_lists_calls_reports_progress_and_cancels(http_server: str) -> None:
     async def scenario() -> None:
         async with _http(http_server) as client:
             names = [tool.name for tool in (await client.list_tools()).tools]
@@ -419,6 +419,22 @@ def test_http_lists_calls_and_reports_progress(http_server: str) -> None:
             assert seen == [1, 2]
             stats = await client.call_tool("json.format", {"text": '{"a":1}'})
             assert not stats.is_error, _text(stats)
+
+            # A cancel (POSTed as a notification) interrupts a busy loop in a session's process,
+            # long before the 30 s deadline, and the session goes on.
+            kept = await _run(client, "x = 1", session="h")
+            assert not kept.is_error, _text(kept)
+            with pytest.raises(Exception, match=r"(?i)tim"):
+                await client.call_tool(
+                    "python.run",
+                    {"code": "while True: pass", "session": "h"},
+                    read_timeout_seconds=1.0,
+                )
+            began = time.monotonic()
+            again = await _run(client, "'x' in dir()", session="h")
+            assert again.structured_content is not None, _text(again)
+            assert again.structured_content["value"] == "True"
+            assert time.monotonic() - began < 20
 
     asyncio.run(scenario())
 
