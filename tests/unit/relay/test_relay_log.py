@@ -115,7 +115,10 @@ def test_refusals_and_failures_are_logged_with_their_outcome(
             client.post("/v1/chat/completions", json={**HELLO, "model": "x\n"}).status_code == 404
         )
         assert client.post("/v1/chat/completions", json=HELLO).status_code == 429
-    failed, unknown, limited = relay_lines(caplog, 3)
+    # Each line is written when its request has ended, which may come after the next request's
+    # own line: they are told apart by their status, not by their order.
+    by_status = {line.split(" status=")[1].split()[0]: line for line in relay_lines(caplog, 3)}
+    failed, unknown, limited = by_status["502"], by_status["404"], by_status["429"]
     assert "model=gpt provider=fake-openai stream=False status=502 outcome=failed" in failed
     # An alias the server does not know is not written out: the client chose its text.
     assert "model=- provider=- stream=False status=404 outcome=refused" in unknown
