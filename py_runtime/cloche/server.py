@@ -24,6 +24,16 @@ Sync tools run inline, on the caller's thread: Pyodide has one thread, so a long
 only stopped by the host (interrupt buffer or terminating the worker). ``notifications/cancelled``
 cancels the asyncio task of an async tool call; its `Context.cancelled` turns true first.
 
+Both protocol eras are served, side by side on one connection: a 2025 client opens with
+`initialize` (2025-11-25, 2025-06-18 or 2025-03-26) and gets a session as before; a 2026-07-28
+request carries its version and the client's capabilities in `params._meta` and is answered on its
+own (`cloche._envelope`): `server/discover`, results marked `resultType: "complete"` and signed with
+the server's identity, logs only at the level the request asks for, and list changes on a
+`subscriptions/listen` request instead of to the session. docs/mcp.md lists what each era gets.
+
+`handle_async(text, send=...)` may name where that one request's own messages go (its progress,
+its logs, a subscription's notifications): an HTTP transport gives each request its own stream.
+
 JSON-RPC batches are refused (-32600): MCP removed them in 2025-06-18 and no client sends them.
 """
 
@@ -35,11 +45,20 @@ import json
 import sys
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from . import __version__
 from ._capture import captured_output
+from ._envelope import (
+    LEGACY_PROTOCOL_VERSIONS,
+    MODERN_PROTOCOL_VERSIONS,
+    SERVER_INFO_KEY,
+    SUBSCRIPTION_ID_KEY,
+    Envelope,
+    check_envelope,
+    is_modern,
+)
 from ._jsonrpc import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
@@ -55,11 +74,17 @@ from ._jsonrpc import (
     response,
 )
 from ._validate import ValidationError
-from .context import LOG_LEVELS, Context, LogLevel
+from .context import LOG_LEVELS, Context, LogLevel, LogSink
 from .tool import ToolError
 
-PROTOCOL_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26")
+PROTOCOL_VERSIONS = LEGACY_PROTOCOL_VERSIONS  # negotiated by `initialize`
 LATEST_PROTOCOL_VERSION = PROTOCOL_VERSIONS[0]
+# How long a 2026-07-28 client may reuse an answer (`ttlMs`): the tool list changes whenever a
+# package is installed, so it is never fresh for long (subscribe for changes); what the server
+# speaks and can do does not change while it runs.
+TOOLS_LIST_TTL_MS = 0
+DISCOVER_TTL_MS = 3_600_000
+CACHE_SCOPE = "private"  # a list can depend on what this user installed
 IN_PYODIDE = "_pyodide_core" in sys.modules or sys.platform == "emscripten"
 
 Send = Callable[[str], None]
@@ -91,6 +116,7 @@ class _Extension:
     request_id: RequestId
     method: Method
     params: dict[str, Any]
+    modern: bool = False
 
 
 @dataclass
@@ -99,6 +125,17 @@ class _Call:
     tool: ServedTool
     values: dict[str, Any]
     context: Context
+    modern: bool = False
+
+
+@dataclass
+class _Subscription:
+    """An open `subscriptions/listen`: its request stays unanswered until it ends."""
+
+    request_id: RequestId
+    send: Send
+    tools: bool
+    ended: asyncio.Future[None]
 
 
 class McpServer:
@@ -131,6 +168,7 @@ class McpServer:
         self._scheduled: set[asyncio.Future[Any]] = set()
         self._asked: dict[RequestId, asyncio.Future[Any]] = {}
         self._asked_count = 0
+        self._subscriptions: dict[RequestId, _Subscription] = {}
         for tool in tools:
             if tool.name in self._tools:
                 raise ValueError(f"two tools are named {tool.name!r}")
@@ -172,19 +210,53 @@ class McpServer:
         """
         self._methods[name] = method
 
+    @property
+    def subscriptions(self) -> int:
+        """Open 2026-07-28 `subscriptions/listen` requests."""
+        return len(self._subscriptions)
+
     def _list_changed(self) -> None:
         if self.protocol_version is not None:
             self._notify("notifications/tools/list_changed", {})
+        for subscription in self._subscriptions.values():
+            if subscription.tools:
+                meta = {SUBSCRIPTION_ID_KEY: subscription.request_id}
+                message = notification("notifications/tools/list_changed", {"_meta": meta})
+                subscription.send(encode(message))
+
+    def cancel(self, request_id: Any, reason: str | None = None) -> None:
+        """End a running call or an open subscription as `notifications/cancelled` does: the call's
+        task is cancelled (its context says so first) and no reply is sent for it."""
+        if not is_request_id(request_id):
+            return
+        running = self._running.get(request_id)
+        if running is not None:
+            task, context = running
+            context._mark_cancelled(reason)
+            task.cancel()
+        subscription = self._subscriptions.pop(request_id, None)
+        if subscription is not None:
+            subscription.ended.cancel()
+
+    def end_subscriptions(self) -> None:
+        """End every open subscription the graceful way: each `subscriptions/listen` is answered."""
+        for subscription in list(self._subscriptions.values()):
+            if not subscription.ended.done():
+                subscription.ended.set_result(None)
 
     # -- entry points --------------------------------------------------------------------------
 
-    async def handle_async(self, message_json: str) -> str | None:
-        """Answer one message; a tool call's reply comes when the tool is done."""
-        outcome = self._receive(message_json)
+    async def handle_async(self, message_json: str, send: Send | None = None) -> str | None:
+        """Answer one message; a tool call's reply comes when the tool is done, a subscription's
+        when it ends. `send`, if given, gets this request's own messages instead of the server's
+        `send` (its progress and logs, or a subscription's notifications)."""
+        outcome = self._receive(message_json, send)
         if isinstance(outcome, _Call):
             return self._encode(await self._run_call(outcome))
         if isinstance(outcome, _Extension):
             return self._encode(await self._run_extension(outcome))
+        if isinstance(outcome, _Subscription):
+            return self._encode(await self._run_subscription(outcome))
         return self._encode(outcome)
 
     def handle(self, message_json: str) -> str | None:
@@ -192,6 +264,8 @@ class McpServer:
         outcome = self._receive(message_json)
         if isinstance(outcome, _Extension):
             running: Coroutine[Any, Any, Message | None] = self._run_extension(outcome)
+        elif isinstance(outcome, _Subscription):
+            running = self._run_subscription(outcome)
         elif not isinstance(outcome, _Call):
             return self._encode(outcome)
         elif not outcome.tool.is_async:
@@ -220,13 +294,11 @@ class McpServer:
                 self.send(reply)
 
     def log(self, level: LogLevel, data: Any, logger: str | None = None) -> None:
-        """Send `notifications/message` if `level` is at or above the client's chosen level."""
-        if LOG_LEVELS.index(level) < LOG_LEVELS.index(self.log_level):
+        """Send `notifications/message` to a 2025 session if `level` is at or above its chosen
+        level. (A 2026-07-28 request's logs go with that request: see `_modern_log`.)"""
+        if self.protocol_version is None:
             return
-        params: dict[str, Any] = {"level": level, "data": data}
-        if logger:
-            params["logger"] = logger
-        self._notify("notifications/message", params)
+        self._legacy_log(self._send_or_drop)(level, data, logger)
 
     # -- dispatch --------------------------------------------------------------------------------
 
@@ -243,8 +315,10 @@ class McpServer:
         if self.send is not None:
             self.send(encode(notification(method, params)))
 
-    def _receive(self, message_json: str) -> Message | _Call | _Extension | None:
-        """A reply, None (nothing to answer), or a tool call that still has to run."""
+    def _receive(
+        self, message_json: str, send: Send | None = None
+    ) -> Message | _Call | _Extension | _Subscription | None:
+        """A reply, None (nothing to answer), or a call or subscription that still has to run."""
         try:
             message = json.loads(message_json)
         except (ValueError, TypeError) as error:
@@ -275,15 +349,25 @@ class McpServer:
                 self._on_notification(method, params)
             return None
         assert request_id is not None
+        channel = send or self._send_or_drop
         try:
             if not isinstance(params, dict):
                 raise RpcError(INVALID_PARAMS, "Invalid params: params must be an object")
+            if is_modern(message):
+                outcome = self._on_modern_request(request_id, method, params, channel)
+                if isinstance(outcome, dict):
+                    return response(request_id, self._stamp(outcome))
+                return outcome
             if method in self._methods:
                 return _Extension(request_id, self._methods[method], params)
-            result = self._on_request(request_id, method, params)
+            result = self._on_request(request_id, method, params, channel)
         except RpcError as fault:
             return error_response(request_id, fault)
         return result if isinstance(result, _Call) else response(request_id, result)
+
+    def _send_or_drop(self, text: str) -> None:
+        if self.send is not None:
+            self.send(text)
 
     async def request(self, method: str, params: dict[str, Any], timeout: float = 120.0) -> Any:
         """Ask the client something (e.g. the page's host for wheels) and wait for its answer;
@@ -320,7 +404,7 @@ class McpServer:
             answer.set_result(message.get("result"))
 
     def _on_request(
-        self, request_id: RequestId, method: str, params: dict[str, Any]
+        self, request_id: RequestId, method: str, params: dict[str, Any], channel: Send
     ) -> dict[str, Any] | _Call:
         if method == "initialize":
             return self._initialize(params)
@@ -329,7 +413,7 @@ class McpServer:
         if method == "tools/list":
             return self._list_tools(params)
         if method == "tools/call":
-            return self._prepare_call(request_id, params)
+            return self._prepare_call(request_id, params, channel, self._legacy_log(channel))
         if method == "logging/setLevel":
             level = params.get("level")
             if level not in LOG_LEVELS:
@@ -342,14 +426,107 @@ class McpServer:
         if method == "notifications/initialized":
             self.initialized = True
         elif method == "notifications/cancelled":
-            request_id = params.get("requestId")
-            running = self._running.get(request_id) if is_request_id(request_id) else None
-            if running is not None:
-                task, context = running
-                reason = params.get("reason")
-                context._mark_cancelled(reason if isinstance(reason, str) else None)
-                task.cancel()
+            reason = params.get("reason")
+            self.cancel(params.get("requestId"), reason if isinstance(reason, str) else None)
         # Other notifications (progress from the client, roots changes) need no action here.
+
+    # -- 2026-07-28 ----------------------------------------------------------------------------
+
+    def _on_modern_request(
+        self, request_id: RequestId, method: str, params: dict[str, Any], channel: Send
+    ) -> dict[str, Any] | _Call | _Extension | _Subscription:
+        envelope = check_envelope(params)
+        if method == "server/discover":
+            return self._discover()
+        if method == "tools/list":
+            result = self._list_tools(params)
+            return {**result, "ttlMs": TOOLS_LIST_TTL_MS, "cacheScope": CACHE_SCOPE}
+        if method == "tools/call":
+            log = self._modern_log(channel, envelope)
+            return replace(self._prepare_call(request_id, params, channel, log), modern=True)
+        if method == "subscriptions/listen":
+            return self._listen(request_id, params, channel)
+        if method in self._methods:
+            return _Extension(request_id, self._methods[method], params, modern=True)
+        raise RpcError(
+            METHOD_NOT_FOUND,
+            f"Method not found: {method}"
+            + (" (MCP 2026-07-28 has no such method)" if method in _LEGACY_ONLY else ""),
+        )
+
+    def _discover(self) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "supportedVersions": list(MODERN_PROTOCOL_VERSIONS),
+            "capabilities": self._capabilities(),
+            "ttlMs": DISCOVER_TTL_MS,
+            "cacheScope": CACHE_SCOPE,
+        }
+        if self.instructions:
+            result["instructions"] = self.instructions
+        return result
+
+    def _stamp(self, result: dict[str, Any]) -> dict[str, Any]:
+        """A 2026-07-28 result: complete, and saying which server answered."""
+        meta = result.get("_meta")
+        stamped_meta = {**(meta if isinstance(meta, dict) else {})}
+        stamped_meta[SERVER_INFO_KEY] = dict(self.server_info)
+        return {**result, "resultType": "complete", "_meta": stamped_meta}
+
+    def _listen(
+        self, request_id: RequestId, params: dict[str, Any], channel: Send
+    ) -> _Subscription:
+        wanted = params.get("notifications", {})
+        if not isinstance(wanted, dict):
+            raise RpcError(INVALID_PARAMS, "Invalid params: notifications must be an object")
+        if request_id in self._subscriptions or request_id in self._running:
+            raise RpcError(INVALID_REQUEST, f"Invalid Request: id {request_id!r} is in use")
+        loop = _running_loop()
+        if loop is None:
+            raise RpcError(
+                INTERNAL_ERROR, "subscriptions/listen needs handle_async() on a running event loop"
+            )
+        tools = wanted.get("toolsListChanged") is True
+        ended: asyncio.Future[None] = loop.create_future()
+        subscription = _Subscription(request_id, channel, tools, ended)
+        self._subscriptions[request_id] = subscription
+        # Only what this server honours is acknowledged: tools are all it has.
+        acknowledged = {"toolsListChanged": True} if tools else {}
+        meta = {SUBSCRIPTION_ID_KEY: request_id}
+        ack = {"_meta": meta, "notifications": acknowledged}
+        channel(encode(notification("notifications/subscriptions/acknowledged", ack)))
+        return subscription
+
+    async def _run_subscription(self, subscription: _Subscription) -> Message | None:
+        try:
+            await subscription.ended
+        except asyncio.CancelledError:
+            return None  # the client ended it: no reply
+        finally:
+            if self._subscriptions.get(subscription.request_id) is subscription:
+                del self._subscriptions[subscription.request_id]
+        result = self._stamp({"_meta": {SUBSCRIPTION_ID_KEY: subscription.request_id}})
+        return response(subscription.request_id, result)
+
+    def _modern_log(self, channel: Send, envelope: Envelope) -> LogSink:
+        """Logs for one 2026-07-28 request: none unless it asked, at or above the level it asked."""
+        wanted = envelope.log_level
+
+        def log(level: LogLevel, data: Any, logger: str | None = None) -> None:
+            if wanted is None or LOG_LEVELS.index(level) < LOG_LEVELS.index(wanted):
+                return
+            channel(encode(notification("notifications/message", _log_params(level, data, logger))))
+
+        return log
+
+    def _legacy_log(self, channel: Send) -> LogSink:
+        """Logs for a 2025 session's call: at or above the session's level (logging/setLevel)."""
+
+        def log(level: LogLevel, data: Any, logger: str | None = None) -> None:
+            if LOG_LEVELS.index(level) < LOG_LEVELS.index(self.log_level):
+                return
+            channel(encode(notification("notifications/message", _log_params(level, data, logger))))
+
+        return log
 
     def _initialize(self, params: dict[str, Any]) -> dict[str, Any]:
         requested = params.get("protocolVersion")
@@ -362,12 +539,15 @@ class McpServer:
         )
         result: dict[str, Any] = {
             "protocolVersion": self.protocol_version,
-            "capabilities": {"tools": {"listChanged": True}, "logging": {}},
+            "capabilities": self._capabilities(),
             "serverInfo": dict(self.server_info),
         }
         if self.instructions:
             result["instructions"] = self.instructions
         return result
+
+    def _capabilities(self) -> dict[str, Any]:
+        return {"tools": {"listChanged": True}, "logging": {}}
 
     def _list_tools(self, params: dict[str, Any]) -> dict[str, Any]:
         cursor = params.get("cursor")
@@ -383,7 +563,9 @@ class McpServer:
             result["nextCursor"] = str(start + self.page_size)
         return result
 
-    def _prepare_call(self, request_id: RequestId, params: dict[str, Any]) -> _Call:
+    def _prepare_call(
+        self, request_id: RequestId, params: dict[str, Any], channel: Send, log: LogSink
+    ) -> _Call:
         name = params.get("name")
         if not isinstance(name, str):
             raise RpcError(INVALID_PARAMS, "Invalid params: name must be a string")
@@ -395,7 +577,7 @@ class McpServer:
             arguments = {}
         if not isinstance(arguments, dict):
             raise RpcError(INVALID_PARAMS, "Invalid params: arguments must be an object")
-        if request_id in self._running:
+        if request_id in self._running or request_id in self._subscriptions:
             raise RpcError(INVALID_REQUEST, f"Invalid Request: id {request_id!r} is in use")
         try:
             values = tool.parse_arguments(arguments)
@@ -408,12 +590,14 @@ class McpServer:
         context = Context(
             tool_name=name,
             request_id=request_id,
-            on_progress=self._progress_sink(token),
-            on_log=self.log,
+            on_progress=self._progress_sink(token, channel),
+            on_log=log,
         )
         return _Call(request_id, tool, values, context)
 
-    def _progress_sink(self, token: Any) -> Callable[[float, float | None, str | None], None]:
+    def _progress_sink(
+        self, token: Any, channel: Send
+    ) -> Callable[[float, float | None, str | None], None]:
         def progress(done: float, total: float | None, message: str | None) -> None:
             if not is_request_id(token):
                 return  # the client did not ask for progress
@@ -422,7 +606,7 @@ class McpServer:
                 params["total"] = total
             if message is not None:
                 params["message"] = message
-            self._notify("notifications/progress", params)
+            channel(encode(notification("notifications/progress", params)))
 
         return progress
 
@@ -430,7 +614,8 @@ class McpServer:
 
     async def _run_extension(self, call: _Extension) -> Message:
         try:
-            return response(call.request_id, await call.method(call.params))
+            result = await call.method(call.params)
+            return response(call.request_id, self._stamp(result) if call.modern else result)
         except RpcError as fault:
             return error_response(call.request_id, fault)
         except Exception as error:
@@ -440,7 +625,7 @@ class McpServer:
     async def _run_call(self, call: _Call) -> Message | None:
         if not call.tool.is_async:
             try:
-                return response(call.request_id, await self._execute(call))
+                return self._call_response(call, await self._execute(call))
             except RpcError as fault:
                 return error_response(call.request_id, fault)
         task: asyncio.Future[dict[str, Any]] = asyncio.ensure_future(self._execute(call))
@@ -455,7 +640,10 @@ class McpServer:
             return error_response(call.request_id, fault)
         finally:
             self._running.pop(call.request_id, None)
-        return None if call.context.cancelled else response(call.request_id, result)
+        return None if call.context.cancelled else self._call_response(call, result)
+
+    def _call_response(self, call: _Call, result: dict[str, Any]) -> Message:
+        return response(call.request_id, self._stamp(result) if call.modern else result)
 
     async def _execute(self, call: _Call) -> dict[str, Any]:
         # A sync tool never awaits here, so `_run_to_end` can drive this without a loop.
@@ -472,12 +660,22 @@ class McpServer:
                 result = _error_result(str(error))
             except (Exception, KeyboardInterrupt, SystemExit) as error:
                 details = "".join(traceback.format_exception(error))
-                self.log("error", {"error": str(error), "traceback": details}, tool.name)
+                call.context.log("error", {"error": str(error), "traceback": details})
                 result = _error_result(f"{type(error).__name__}: {error}")
         for stream, text in (("stdout", captured.stdout), ("stderr", captured.stderr)):
             if text:
                 result["content"].append({"type": "text", "text": f"[{stream}]\n{text}"})
         return result
+
+
+_LEGACY_ONLY = frozenset({"ping", "logging/setLevel", "resources/subscribe"})
+
+
+def _log_params(level: LogLevel, data: Any, logger: str | None) -> dict[str, Any]:
+    params: dict[str, Any] = {"level": level, "data": data}
+    if logger:
+        params["logger"] = logger
+    return params
 
 
 def _error_result(message: str) -> dict[str, Any]:
