@@ -62,3 +62,62 @@ def test_tool_wheels_install_at_runtime_and_serve_calls(selenium: object) -> Non
     assert "the worker fetches nothing" in outcome["by_name"]
     assert outcome["not_a_wheel"].startswith("installing fake failed:")
     assert outcome["list_changed"] == 2
+
+
+@run_in_pyodide(packages=["cloche", "micropip"])
+async def _modern_era(selenium: object) -> dict[str, Any]:
+    import asyncio
+    import base64
+    import json
+
+    import js  # type: ignore[import-not-found]
+    from cloche.worker import PythonWorker
+
+    sent: list[dict[str, Any]] = []
+    worker = PythonWorker(lambda text: sent.append(json.loads(text)))
+    envelope = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
+
+    def message(id: int, method: str, params: dict[str, Any]) -> str:
+        params = {**params, "_meta": envelope}
+        return json.dumps({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+
+    async def ask(id: int, method: str, params: dict[str, Any]) -> Any:
+        return json.loads(await worker.handle(message(id, method, params)))
+
+    discover = await ask(1, "server/discover", {})
+    listen = message(2, "subscriptions/listen", {"notifications": {"toolsListChanged": True}})
+    listening = asyncio.ensure_future(worker.handle(listen))
+    await asyncio.sleep(0)
+    file_name = "cloche_tools_text-0.1.0-py3-none-any.whl"
+    response = await js.fetch(f"/{file_name}")
+    data = bytes((await response.arrayBuffer()).to_py())
+    wheel = {"fileName": file_name, "base64": base64.b64encode(data).decode()}
+    installed = await ask(3, "cloche/install", {"wheels": [wheel]})
+    call = await ask(4, "tools/call", {"name": "text.stats", "arguments": {"text": "a b c"}})
+    worker.server.cancel(2)
+    return {
+        "versions": discover["result"]["supportedVersions"],
+        "installed": installed["result"],
+        "call": call["result"],
+        "sent": sent,
+        "listen_reply": await listening,
+    }
+
+
+def test_the_worker_serves_2026_07_28_with_a_subscription_inside_pyodide(selenium: object) -> None:
+    outcome = _modern_era(selenium)
+    assert outcome["versions"] == ["2026-07-28"]
+    assert outcome["installed"]["resultType"] == "complete"
+    assert outcome["call"]["resultType"] == "complete"
+    assert outcome["call"].get("isError", False) is False
+    sent = outcome["sent"]
+    assert [m["method"] for m in sent] == [
+        "notifications/subscriptions/acknowledged",
+        "notifications/tools/list_changed",
+    ]
+    tag = {"io.modelcontextprotocol/subscriptionId": 2}
+    assert all(m["params"]["_meta"] == tag for m in sent)
+    assert outcome["listen_reply"] is None
