@@ -85,6 +85,7 @@ LATEST_PROTOCOL_VERSION = PROTOCOL_VERSIONS[0]
 TOOLS_LIST_TTL_MS = 0
 DISCOVER_TTL_MS = 3_600_000
 CACHE_SCOPE = "private"  # a list can depend on what this user installed
+MAX_SUBSCRIPTIONS = 32  # open subscriptions/listen requests per server
 IN_PYODIDE = "_pyodide_core" in sys.modules or sys.platform == "emscripten"
 
 Send = Callable[[str], None]
@@ -480,6 +481,12 @@ class McpServer:
             raise RpcError(INVALID_PARAMS, "Invalid params: notifications must be an object")
         if request_id in self._subscriptions or request_id in self._running:
             raise RpcError(INVALID_REQUEST, f"Invalid Request: id {request_id!r} is in use")
+        if len(self._subscriptions) >= MAX_SUBSCRIPTIONS:
+            raise RpcError(
+                INTERNAL_ERROR,
+                f"Too many subscriptions: this server keeps at most {MAX_SUBSCRIPTIONS} open; "
+                "cancel one you no longer need (one listen request can ask for every change)",
+            )
         loop = _running_loop()
         if loop is None:
             raise RpcError(

@@ -248,3 +248,22 @@ def test_listen_through_sync_handle_without_a_loop_is_an_internal_error() -> Non
     reply = json.loads(srv.handle(listen_text(1)) or "")
     assert reply["error"]["code"] == -32603
     assert "handle_async" in reply["error"]["message"]
+
+
+def test_open_subscriptions_are_bounded() -> None:
+    from cloche.server import MAX_SUBSCRIPTIONS
+
+    async def scenario() -> dict[str, Any]:
+        srv, _ = server()
+        open_ = [
+            asyncio.ensure_future(srv.handle_async(listen_text(i), Recorder()))
+            for i in range(MAX_SUBSCRIPTIONS)
+        ]
+        await asyncio.sleep(0)
+        refused = json.loads(await srv.handle_async(listen_text("one-more"), Recorder()) or "")
+        srv.end_subscriptions()
+        await asyncio.gather(*open_)
+        return refused
+
+    error = asyncio.run(scenario())["error"]
+    assert error["code"] == -32603 and "at most" in error["message"]
