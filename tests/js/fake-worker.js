@@ -1,14 +1,26 @@
 // A fake tool worker for host tests: a JS MCP server on the far end of a MessageChannel.
-import { JsonRpcPeer, JsonRpcError, ErrorCode } from "../../web/app/jsonrpc.js";
+import { JsonRpcPeer, JsonRpcError, ErrorCode, errorResponse } from "../../web/app/jsonrpc.js";
 import { MessagePortTransport } from "../../web/app/transports.js";
+import { MODERN_PROTOCOL_VERSIONS, SUBSCRIPTION_ID_KEY, checkEnvelope, stampResult } from "../../web/app/mcp-era.js";
+
+/** @type {"modern" | "legacy"} what a fake worker speaks unless told: worker-host-modern.test.js sets it */
+let defaultEra = "legacy";
+
+/** @param {"modern" | "legacy"} era */
+export function setDefaultEra(era) {
+  defaultEra = era;
+}
 
 /**
  * @param {string[]} toolNames  qualified names this worker offers
  * @param {{spawned?: number, handle?: any}} counter  counts spawns, to tell a replacement from the
  *   original, and keeps the latest handle (a test crashes it with `counter.handle.crash()`)
  * @param {{meta?: Record<string, object>, interrupt?: boolean, heapBytes?: number,
- *          inUseBytes?: number, loads?: Record<string, string[]>}} [options]
+ *          inUseBytes?: number, loads?: Record<string, string[]>, era?: "modern" | "legacy"}} [options]
  *   loads: the tools `cloche/load` adds, by manifest URL
+ *   era: "modern" for a worker that speaks MCP 2026-07-28 only (every request's envelope checked,
+ *   results stamped, list changes told to subscriptions), "legacy" for one that speaks 2025 only
+ *   (and answers server/discover with -32601, as the Python worker did); `defaultEra` unless given
  *   meta: a tool's `_meta` in tools/list; interrupt: false for a page with no interrupt buffer;
  *   heapBytes: the heap at boot, reported like the Python worker does (in the ready info and
  *   ahead of each reply), and inUseBytes with it when set; `*.grow` adds `args.bytes` to the heap
@@ -30,7 +42,20 @@ export function fakeWorker(toolNames, counter = {}, options = {}) {
       return send(message);
     };
   }
+  const modern = (options.era ?? defaultEra) === "modern";
+  const info = { name: "fake", version: String(generation) };
+  if (modern) {
+    const send = transport.send.bind(transport);
+    transport.send = async (/** @type {any} */ message) =>
+      send("result" in message ? { ...message, result: stampResult(message.result, info) } : message);
+  }
   const server = new JsonRpcPeer(transport);
+  /** @type {(string | number)[]} open subscriptions/listen requests */
+  let subscriptions = [];
+  const toolsChanged = () => modern
+    ? Promise.all(subscriptions.map((id) =>
+      server.notify("notifications/tools/list_changed", { _meta: { [SUBSCRIPTION_ID_KEY]: id } })))
+    : server.notify("notifications/tools/list_changed");
   let blocked = false;  // a worker stuck in a loop answers nothing, pings included
   /** @type {(() => void) | null} */
   let onInterrupt = null;
@@ -42,9 +67,12 @@ export function fakeWorker(toolNames, counter = {}, options = {}) {
     blocked ? new Promise(() => {}) : fn(params);
 
   server.setRequestHandler("initialize", guard((params) => ({
-    protocolVersion: params.protocolVersion, capabilities: { tools: { listChanged: true } },
-    serverInfo: { name: "fake", version: String(generation) },
+    protocolVersion: params.protocolVersion, capabilities: { tools: { listChanged: true } }, serverInfo: info,
   })));
+  if (modern) {
+    server.setRequestHandler("server/discover", guard(() => ({ supportedVersions: MODERN_PROTOCOL_VERSIONS, capabilities: {} })));
+    server.setRequestHandler("subscriptions/listen", () => new Promise(() => {}));
+  }
   server.setRequestHandler("ping", guard(() => ({})));
   /** @type {unknown[]} */
   const kept = [];  // `*.remember`'s values
@@ -57,14 +85,14 @@ export function fakeWorker(toolNames, counter = {}, options = {}) {
     : { tools: listed() }));
   server.setRequestHandler("cloche/install", guard((params) => {
     tools.push(...params.requirements);
-    server.notify("notifications/tools/list_changed");
+    toolsChanged();
     return { packages: params.requirements };
   }));
   server.setRequestHandler("cloche/load", guard((params) => {
     const added = options.loads?.[params.manifestURL];
     if (!added) throw new JsonRpcError(-32000, `no manifest at ${params.manifestURL}`);
     tools.push(...added);
-    server.notify("notifications/tools/list_changed");
+    toolsChanged();
     return { package: params.manifestURL, tools: added };
   }));
   server.setRequestHandler("tools/call", guard(async ({ name, arguments: args, _meta }) => {
@@ -107,7 +135,7 @@ export function fakeWorker(toolNames, counter = {}, options = {}) {
       if (tool === "inject") tools.push(args.name);
       if (tool === "hide") tools = tools.filter((n) => n !== args.name);
       if (tool === "flood") flood = true;
-      await server.notify("notifications/tools/list_changed");
+      await toolsChanged();
       return { content: [] };
     }
     if (tool === "remember") {
@@ -130,6 +158,31 @@ export function fakeWorker(toolNames, counter = {}, options = {}) {
     throw new Error(`fake has no behaviour for ${name}`);
   }));
   server.start();
+  if (modern) {
+    // Ahead of the peer: the envelope is checked first, and a subscription needs its request's id.
+    const receive = /** @type {(message: any) => void} */ (transport.onmessage);
+    transport.onmessage = (/** @type {any} */ message) => {
+      if (message.method === "notifications/cancelled") {
+        subscriptions = subscriptions.filter((id) => id !== message.params?.requestId);
+      }
+      if (!("id" in message) || !("method" in message)) return receive(message);
+      try {
+        checkEnvelope(message.params ?? {});
+        if (["initialize", "ping", "logging/setLevel"].includes(message.method)) {
+          throw new JsonRpcError(ErrorCode.MethodNotFound, `Method not found: ${message.method}`);
+        }
+      } catch (error) {
+        transport.send(errorResponse(message.id, /** @type {JsonRpcError} */ (error)));
+        return;
+      }
+      if (message.method === "subscriptions/listen") {
+        subscriptions.push(message.id);
+        server.notify("notifications/subscriptions/acknowledged",
+          { _meta: { [SUBSCRIPTION_ID_KEY]: message.id }, notifications: { toolsListChanged: true } });
+      }
+      receive(message);
+    };
+  }
 
   const terminate = () => { blocked = true; server.close(); port1.close(); };
   /** @type {any} */

@@ -745,7 +745,7 @@ export class WorkerHost {
     const declared = worker.spec.memoryLimitBytes;
     const overDeclared = typeof declared === "number" && bytes > declared;
     if (!overDeclared && (bytes - boot <= limit || (typeof inUseBytes === "number" && bytes - inUseBytes <= limit))) return;
-    if (worker.restarting || worker.settling || worker.client.peer.pending.size > 0) return;
+    if (worker.restarting || worker.settling || worker.client.inFlight > 0) return;
     if (this.workers.get(worker.spec.name) !== worker) return;
     const used = typeof inUseBytes === "number" ? `, ${formatBytes(inUseBytes)} of it in use` : "";
     const why = overDeclared ? `, over the ${formatBytes(/** @type {number} */ (declared))} its package declares; replaced`

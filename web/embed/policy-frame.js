@@ -13,8 +13,10 @@
  */
 export function workerPolicy(dist, wheels) {
   const at = (/** @type {string} */ path) => new URL(path, dist).href;
-  // The WASM worker imports the page's JSON-RPC core (and the transport module it imports).
-  const modules = ["workers/", "vendor/", "app/jsonrpc.js", "app/transports.js"].map(at).join(" ");
+  // The WASM worker imports the page's JSON-RPC core (and the transport module it imports) and
+  // the MCP era rules it shares with the page's client.
+  const modules = ["workers/", "vendor/", "app/jsonrpc.js", "app/transports.js", "app/mcp-era.js"]
+    .map(at).join(" ");
   const scripts = ["workers/", "pyodide/", "vendor/"].map(at).join(" ");
   const connects = ["pyodide/", "build-info.json", "pyodide-lock.json", "wasm/", ...wheels].map(at).join(" ");
   return [
