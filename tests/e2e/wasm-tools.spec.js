@@ -131,41 +131,60 @@ test("memory growth past the limit fails that call and nothing else; a loop is s
 
 // The SDK's validator (ajv) compiles schemas with `new Function`, which the page's CSP refuses; the
 // SDK client is a test harness here, never part of the app, so only its page skips the CSP.
+// The 1.x client (@modelcontextprotocol/sdk) initializes at 2025-11-25; the 2.x client
+// (@modelcontextprotocol/client), negotiating, finds 2026-07-28.
 test.describe("the official MCP SDK client", () => {
   test.use({ bypassCSP: true });
-  test("the official MCP SDK client drives the WASM worker through MessagePortTransport", async ({ page }) => {
-    await serveFixtures(page);
-    await page.goto("/healthz");
-    const manifests = registry().wasmPackages.map((p) => p.manifest);
-    const outcome = await page.evaluate(async (manifests) => {
-      const { Client } = await import("/__fixtures__/mcp-sdk-client.js");
-      const { MessagePortTransport } = await import("/app/transports.js");
-      const { spawnModuleWorker } = await import("/app/worker-spawn.js");
-      const handle = spawnModuleWorker({ name: "wasm", url: "/workers/wasm-worker.js", options: { manifests } });
-      await handle.ready;
-      const client = new Client({ name: "sdk-conformance", version: "1.0.0" });
-      await client.connect(new MessagePortTransport(handle.port));
-      const server = client.getServerVersion();
-      const tools = (await client.listTools()).tools;
-      const hashed = await client.callTool({ name: "hash.sha256", arguments: { text: "abc" } });
-      // Valid by the schema, refused by the module itself: a tool error, not a protocol error.
-      const failed = await client.callTool({ name: "hash.sha256", arguments: { text: "a", base64: "YQ==" } });
-      const invalid = await client.callTool({ name: "hash.sha256", arguments: { text: 1 } })
-        .then(() => "accepted", (error) => String(error));
-      const unknown = await client.callTool({ name: "hash.nope", arguments: {} })
-        .then(() => "accepted", (error) => String(error));
-      await client.ping();
-      await client.close();
-      handle.terminate();
-      return { server, tools, hashed, failed, invalid, unknown };
-    }, manifests);
-    expect(outcome.server.name).toBe("cloche-wasm");
-    expect(outcome.tools.length).toBe(Object.keys(SAMPLES).length);
-    expect(outcome.tools.find((t) => t.name === "hash.sha256").outputSchema.type).toBe("object");
-    expect(outcome.hashed.structuredContent.hex).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    expect(outcome.failed.isError).toBe(true);
-    expect(outcome.failed.content[0].text).toContain("exactly one");
-    expect(outcome.invalid).toContain("-32602");
-    expect(outcome.unknown).toContain("-32602");
-  });
+  for (const [sdk, era] of [["1.x", "2025-11-25"], ["2.x", "2026-07-28"]]) {
+    test(`the official MCP SDK ${sdk} client drives the WASM worker through MessagePortTransport at ${era}`, async ({ page }) => {
+      await serveFixtures(page);
+      await page.goto("/healthz");
+      const manifests = registry().wasmPackages.map((p) => p.manifest);
+      const outcome = await page.evaluate(async ({ manifests, sdk }) => {
+        const { MessagePortTransport } = await import("/app/transports.js");
+        const { spawnModuleWorker } = await import("/app/worker-spawn.js");
+        const handle = spawnModuleWorker({ name: "wasm", url: "/workers/wasm-worker.js", options: { manifests } });
+        await handle.ready;
+        const transport = new MessagePortTransport(handle.port);
+        let client, negotiated;
+        if (sdk === "1.x") {
+          const { Client } = await import("/__fixtures__/mcp-sdk-client.js");
+          client = new Client({ name: "sdk-conformance", version: "1.0.0" });
+          // The 1.x client hands the initialize result's version to a transport that takes it.
+          transport.setProtocolVersion = (version) => { negotiated = version; };
+        } else {
+          const { Client } = await import("/__fixtures__/mcp-client-v2.js");
+          // Speaks 2025-11-25 unless asked: "auto" probes server/discover first.
+          client = new Client({ name: "sdk-conformance", version: "1.0.0" }, { versionNegotiation: { mode: "auto" } });
+        }
+        await client.connect(transport);
+        if (sdk === "2.x") negotiated = `${client.getProtocolEra()} ${client.getNegotiatedProtocolVersion()}`;
+        const server = client.getServerVersion();
+        const tools = (await client.listTools()).tools;
+        const hashed = await client.callTool({ name: "hash.sha256", arguments: { text: "abc" } });
+        // Valid by the schema, refused by the module itself: a tool error, not a protocol error.
+        const failed = await client.callTool({ name: "hash.sha256", arguments: { text: "a", base64: "YQ==" } });
+        // The 2.x client's errors do not show their code in their message.
+        const refused = (error) => `${error.code} ${error.message}`;
+        const invalid = await client.callTool({ name: "hash.sha256", arguments: { text: 1 } })
+          .then(() => "accepted", refused);
+        const unknown = await client.callTool({ name: "hash.nope", arguments: {} })
+          .then(() => "accepted", refused);
+        // ping is 2025's: the 2.x client sends none at 2026-07-28.
+        if (sdk === "1.x") await client.ping();
+        await client.close();
+        handle.terminate();
+        return { negotiated, server, tools, hashed, failed, invalid, unknown };
+      }, { manifests, sdk });
+      expect(outcome.negotiated).toBe(sdk === "1.x" ? era : `modern ${era}`);
+      expect(outcome.server.name).toBe("cloche-wasm");
+      expect(outcome.tools.length).toBe(Object.keys(SAMPLES).length);
+      expect(outcome.tools.find((t) => t.name === "hash.sha256").outputSchema.type).toBe("object");
+      expect(outcome.hashed.structuredContent.hex).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+      expect(outcome.failed.isError).toBe(true);
+      expect(outcome.failed.content[0].text).toContain("exactly one");
+      expect(outcome.invalid).toMatch(/^-32602 .*text/);
+      expect(outcome.unknown).toMatch(/^-32602 .*hash\.nope/);
+    });
+  }
 });
