@@ -1,5 +1,6 @@
-// `cloche mcp --http` as the official TypeScript SDK client (@modelcontextprotocol/sdk 1.x) meets
-// it: the real command from the venv, a WASM and a Python tool, progress, the bearer token.
+// `cloche mcp --http` as the official TypeScript SDK clients meet it: @modelcontextprotocol/sdk 1.x
+// (initialize, 2025-11-25) and @modelcontextprotocol/client 2.x (server/discover, 2026-07-28).
+// The real command from the venv, a WASM and a Python tool, progress, the bearer token.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -7,6 +8,7 @@ import { existsSync } from "node:fs";
 import net from "node:net";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from "@modelcontextprotocol/client";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const PYTHON = `${ROOT}.venv/bin/python`;
@@ -47,26 +49,53 @@ async function connect(token) {
     requestInit: { headers: { Authorization: `Bearer ${token}` } },
   });
   await client.connect(transport);
-  return client;
+  return { client, transport };
 }
 
-test("the TypeScript SDK client lists and calls WASM and Python tools over HTTP", async () => {
-  const client = await connect(TOKEN);
+/**
+ * The same session for either client: `call` is its callTool, which differs between 1.x and 2.x.
+ * @param {{listTools: () => Promise<{tools: {name: string}[]}>}} client
+ * @param {(params: {name: string, arguments: object}, options?: object) => Promise<any>} call
+ */
+async function listAndCall(client, call) {
+  const { tools } = await client.listTools();
+  assert.deepEqual(tools.map((t) => t.name).sort(), ["hash.md5", "hash.sha1", "hash.sha256", "python.run"]);
+  const hashed = await call({ name: "hash.sha256", arguments: { text: "abc" } });
+  assert.match(String(hashed.structuredContent.hex), /^ba7816bf/);
+  /** @type {number[]} */
+  const seen = [];
+  const ran = await call(
+    { name: "python.run", arguments: { code: "progress(1, 2)\nprogress(2, 2)\nsum(range(10))" } },
+    { onprogress: (/** @type {{progress: number}} */ p) => { seen.push(p.progress); }, timeout: 60_000 });
+  assert.equal(ran.isError, undefined, JSON.stringify(ran.content));
+  assert.equal(ran.structuredContent.value, "45");
+  assert.deepEqual(seen, [1, 2]);
+  const invalid = await call({ name: "hash.sha256", arguments: { txt: 1 } }).catch((e) => e);
+  assert.equal(invalid.code, -32602);
+  assert.match(String(invalid.message ?? JSON.stringify(invalid)), /txt/);
+}
+
+test("the TypeScript SDK 1.x client initializes at 2025-11-25, lists and calls WASM and Python tools", async () => {
+  const { client, transport } = await connect(TOKEN);
   try {
-    const { tools } = await client.listTools();
-    assert.deepEqual(tools.map((t) => t.name).sort(), ["hash.md5", "hash.sha1", "hash.sha256", "python.run"]);
-    const hashed = await client.callTool({ name: "hash.sha256", arguments: { text: "abc" } });
-    assert.match(String(/** @type {any} */ (hashed.structuredContent).hex), /^ba7816bf/);
-    /** @type {number[]} */
-    const seen = [];
-    const ran = await client.callTool(
-      { name: "python.run", arguments: { code: "progress(1, 2)\nprogress(2, 2)\nsum(range(10))" } },
-      undefined, { onprogress: (p) => { seen.push(p.progress); }, timeout: 60_000 });
-    assert.equal(ran.isError, undefined, JSON.stringify(ran.content));
-    assert.equal(/** @type {any} */ (ran.structuredContent).value, "45");
-    assert.deepEqual(seen, [1, 2]);
-    const invalid = await client.callTool({ name: "hash.sha256", arguments: { txt: 1 } }).catch((e) => e);
-    assert.match(String(invalid.message ?? JSON.stringify(invalid)), /txt/);
+    assert.equal(transport.protocolVersion, "2025-11-25");
+    await listAndCall(client, (params, options) => client.callTool(params, undefined, options));
+  } finally {
+    await client.close();
+  }
+});
+
+test("the TypeScript SDK 2.x client discovers 2026-07-28, lists and calls WASM and Python tools", async () => {
+  // The 2.x client speaks 2025 unless asked: "auto" probes server/discover and takes 2026-07-28.
+  const client = new ClientV2({ name: "cloche-test", version: "0" }, { versionNegotiation: { mode: "auto" } });
+  await client.connect(new TransportV2(URL_, {
+    requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } },
+  }));
+  try {
+    assert.equal(client.getProtocolEra(), "modern");
+    assert.equal(client.getNegotiatedProtocolVersion(), "2026-07-28");
+    assert.equal(client.getServerVersion()?.name, "cloche");
+    await listAndCall(client, (params, options) => client.callTool(params, options));
   } finally {
     await client.close();
   }

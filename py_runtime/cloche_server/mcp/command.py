@@ -78,9 +78,7 @@ def _run(args: argparse.Namespace) -> int:
 
         return run_stdio(service)
 
-    import uvicorn
-
-    from .http import HttpLimits, HttpSecurity, McpHttpApp
+    from .http import HttpLimits, HttpSecurity, McpHttpApp, serve
 
     host, port = args.http
     if args.no_token and not _is_loopback(host):
@@ -101,7 +99,7 @@ def _run(args: argparse.Namespace) -> int:
         max_sessions=args.max_sessions,
         idle_seconds=args.session_idle,
     )
-    app = McpHttpApp(service, security, limits).app
+    app = McpHttpApp(service, security, limits)
     shown = f"[{host}]" if ":" in host else host
     print(service.describe(), file=sys.stderr)
     print(f"cloche mcp: MCP over Streamable HTTP at http://{shown}:{port}/mcp", file=sys.stderr)
@@ -112,7 +110,7 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     print(security.hosts.describe(), file=sys.stderr, flush=True)
-    uvicorn.run(app, host=host, port=port, log_level=args.log_level)
+    serve(app, host, port, args.log_level)
     return 0
 
 

@@ -6,16 +6,23 @@ its own name at this address sends that name in both); it must carry a bearer to
 knows; and each client gets the relay's request rate. Bodies are capped. Sessions are bounded in
 number and in idle time: the least recently seen idle session makes room for a new one.
 
-A tools/call is answered as a server-sent event stream (its progress, then its result); every other
-request as JSON. Messages not tied to a call go on the session's GET stream when it has one.
+Both protocol eras are served at `/mcp`. A 2025 client opens a session with `initialize` and sends
+its Mcp-Session-Id after that: a tools/call is answered as a server-sent event stream (its progress,
+then its result), every other request as JSON, and messages not tied to a call go on the session's
+GET stream when it has one. A 2026-07-28 request carries its protocol version in `params._meta` and
+no session: it is answered on its own (`http_stateless`). A request with neither is refused with an
+error that names both ways in, and is not one of 2026-07-28's own codes, so a client that probed
+with a half-built modern request falls back to `initialize`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import hmac
 import json
+import socket
 import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
@@ -26,20 +33,44 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from cloche._jsonrpc import INVALID_REQUEST, PARSE_ERROR, RpcError, error_response
+from cloche._envelope import (
+    CLIENT_CAPABILITIES_KEY,
+    MODERN_PROTOCOL_VERSIONS,
+    PROTOCOL_VERSION_KEY,
+    is_modern,
+)
+from cloche._jsonrpc import (
+    INVALID_REQUEST,
+    METHOD_NOT_FOUND,
+    PARSE_ERROR,
+    RpcError,
+    error_response,
+)
 from cloche.server import PROTOCOL_VERSIONS
 
 from ..allowed_hosts import AllowedHosts
 from ..relay.errors import RelayError
 from ..relay.limits import RateLimiter, read_body
+from .http_stateless import (
+    KEEPALIVE_S,
+    SSE_HEADERS,
+    VERSION_HEADER,
+    StatelessExchange,
+    ladder_refusal,
+    sse,
+)
 from .service import McpService, Session
 
 PATH = "/mcp"
 SESSION_HEADER = "mcp-session-id"
-VERSION_HEADER = "mcp-protocol-version"
 # The session header's value is the server's own random id: a browser client needs to read it.
 EXPOSED_HEADERS = {"Access-Control-Expose-Headers": "Mcp-Session-Id"}
-KEEPALIVE_S = 15.0
+NEITHER_ERA = (
+    "Bad Request: this request belongs to no session and is not a 2026-07-28 request. Either "
+    "start a session with initialize (2025-11-25, 2025-06-18, 2025-03-26) and send its "
+    "Mcp-Session-Id header after that, or send MCP 2026-07-28 requests, each carrying "
+    f"params._meta[{PROTOCOL_VERSION_KEY!r}] and params._meta[{CLIENT_CAPABILITIES_KEY!r}]"
+)
 
 
 @dataclass(frozen=True)
@@ -63,6 +94,32 @@ class HttpSecurity:
         if scheme.lower() != "bearer" or not given:
             return False
         return any(hmac.compare_digest(given.strip(), token) for token in self.tokens)
+
+    def client_key(self, header: str | None) -> str:
+        """Whose python.run sessions a 2026-07-28 request reaches.
+
+        That revision has no session, so the named python.run sessions of modern clients are kept
+        per credential: every client sending the same bearer token shares them (they are the same
+        operator's), clients with different tokens never reach each other's, and with --no-token
+        (loopback only) all modern clients share one set. The key holds a hash, not the token.
+        A 2025 client's sessions stay its own, keyed by its Mcp-Session-Id.
+        """
+        if not self.tokens:
+            return "modern:no-token"
+        given = (header or "").partition(" ")[2].strip()
+        return "modern:" + hashlib.sha256(given.encode()).hexdigest()[:32]
+
+
+def _modern_initialize(request: Request, message: dict[str, Any]) -> bool:
+    """An `initialize` sent the 2026-07-28 way (that revision has no such method): with the
+    envelope, or with that revision's header, which no 2025 client sends on initialize."""
+    if message.get("method") != "initialize":
+        return False
+    params = message.get("params")
+    meta = params.get("_meta") if isinstance(params, dict) else None
+    return request.headers.get(VERSION_HEADER) in MODERN_PROTOCOL_VERSIONS or (
+        isinstance(meta, dict) and PROTOCOL_VERSION_KEY in meta
+    )
 
 
 def _rpc_error(
@@ -101,10 +158,6 @@ class _HttpSession:
     channel: _Channel
 
 
-def _sse(text: str) -> bytes:
-    return f"event: message\ndata: {text}\n\n".encode()
-
-
 class McpHttpApp:
     def __init__(self, service: McpService, security: HttpSecurity, limits: HttpLimits) -> None:
         self.service = service
@@ -112,6 +165,9 @@ class McpHttpApp:
         self.limits = limits
         self.rate = RateLimiter(limits.requests_per_minute, 1 << 62)
         self.sessions: dict[str, _HttpSession] = {}
+        self.closing = asyncio.Event()
+        # Modern calls whose client went away: they end on their own once cancelled.
+        self._abandoned: set[asyncio.Future[Any]] = set()
         self._reaper: asyncio.Task[None] | None = None
         self.app = Starlette(
             routes=[Route(PATH, self.endpoint, methods=["GET", "POST", "DELETE"])],
@@ -126,7 +182,14 @@ class McpHttpApp:
             yield
         finally:
             self._reaper.cancel()
+            await self.end_streams()
             await self.service.close()
+
+    async def end_streams(self) -> None:
+        """End the open streams before the server stops: each subscription is answered (its
+        graceful end), and the sessions' GET streams end; no new subscription is taken."""
+        self.closing.set()
+        await self.service.end_subscriptions()
 
     # -- checks ------------------------------------------------------------------------------------
 
@@ -188,7 +251,7 @@ class McpHttpApp:
 
     # -- the endpoint ------------------------------------------------------------------------------
 
-    async def endpoint(self, request: Request) -> Response:
+    async def endpoint(self, request: Request) -> Response | StatelessExchange:
         refusal = self._refusal(request)
         if refusal is not None:
             return refusal
@@ -202,7 +265,7 @@ class McpHttpApp:
             return Response(status_code=204)
         return self._get(found, request)
 
-    async def _post(self, request: Request) -> Response:
+    async def _post(self, request: Request) -> Response | StatelessExchange:
         accept = request.headers.get("accept", "")
         if "application/json" not in accept or "text/event-stream" not in accept:
             return _rpc_error(
@@ -226,7 +289,20 @@ class McpHttpApp:
             )
         text = body.decode("utf-8")
         if message.get("method") == "initialize":
+            if _modern_initialize(request, message):
+                return self._stateless(request, message, text)  # answered 404, as the SDKs do
             return await self._initialize(text)
+        if not request.headers.get(SESSION_HEADER):
+            if is_modern(message):
+                return self._stateless(request, message, text)
+            if "id" not in message and request.headers.get(VERSION_HEADER) in (
+                MODERN_PROTOCOL_VERSIONS
+            ):
+                # A 2026-07-28 notification: over HTTP that revision gives a client nothing to
+                # notify (it cancels by closing a stream), so it is accepted and dropped, as the
+                # SDKs do; a cancel by request id could reach another client's request.
+                return Response(status_code=202)
+            return _rpc_error(400, INVALID_REQUEST, NEITHER_ERA)
         found = self._session_of(request)
         if isinstance(found, Response):
             return found
@@ -238,6 +314,50 @@ class McpHttpApp:
             reply = await found.session.handle(text)
             return Response(reply or "", media_type="application/json")
         return self._stream_call(found, message, text)
+
+    def _stateless(
+        self, request: Request, message: dict[str, Any], text: str
+    ) -> Response | StatelessExchange:
+        """A 2026-07-28 request: the header ladder, the envelope, then a server of its own."""
+        if "id" not in message:
+            return Response(status_code=202)  # a notification with an envelope: dropped too
+        refusal = ladder_refusal(request.headers, message)
+        if refusal is not None:
+            return refusal
+        if message.get("method") == "initialize":
+            fault = RpcError(
+                METHOD_NOT_FOUND,
+                "Method not found: initialize (MCP 2026-07-28 has none: each request carries "
+                "its own envelope; a 2025 client sends initialize without one, and no "
+                "MCP-Protocol-Version header)",
+            )
+            return JSONResponse(error_response(message["id"], fault), status_code=404)
+        listening = message.get("method") == "subscriptions/listen"
+        if listening and self.closing.is_set():
+            return _rpc_error(503, INVALID_REQUEST, "Service Unavailable: the server is stopping")
+        if listening and len(self.service.listeners) >= self.limits.max_sessions:
+            return _rpc_error(
+                503,
+                INVALID_REQUEST,
+                f"Too many subscriptions: this server keeps at most {self.limits.max_sessions} "
+                "open; end one you no longer use",
+            )
+        client = self.security.client_key(request.headers.get("authorization"))
+        # A server per request: request ids of different clients never meet, and nothing is
+        # kept between requests but the python.run sessions of this client's key.
+        server = self.service.request_server(client)
+        return StatelessExchange(
+            server,
+            message["id"],
+            text,
+            stream_result=message.get("method") == "tools/call",
+            scope=self.service.listening(server, client) if listening else None,
+            keep=self._keep,
+        )
+
+    def _keep(self, call: asyncio.Future[Any]) -> None:
+        self._abandoned.add(call)
+        call.add_done_callback(self._abandoned.discard)
 
     async def _initialize(self, text: str) -> Response:
         if len(self.sessions) >= self.limits.max_sessions and not await self._make_room():
@@ -274,15 +394,15 @@ class McpHttpApp:
                         {call, waiter}, timeout=KEEPALIVE_S, return_when=asyncio.FIRST_COMPLETED
                     )
                     if waiter in done:
-                        yield _sse(waiter.result())
+                        yield sse(waiter.result())
                         continue
                     waiter.cancel()
                     if call in done:
                         while not queue.empty():
-                            yield _sse(queue.get_nowait())
+                            yield sse(queue.get_nowait())
                         reply = call.result()
                         if reply is not None:
-                            yield _sse(reply)
+                            yield sse(reply)
                         return
                     yield b": keep-alive\n\n"
             finally:
@@ -291,9 +411,7 @@ class McpHttpApp:
                 # the call ends on its own or at its deadline.
 
         return StreamingResponse(
-            events(),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", **EXPOSED_HEADERS},
+            events(), media_type="text/event-stream", headers={**SSE_HEADERS, **EXPOSED_HEADERS}
         )
 
     def _get(self, found: _HttpSession, request: Request) -> Response:
@@ -309,21 +427,29 @@ class McpHttpApp:
         found.channel.standalone = queue
 
         async def events() -> AsyncIterator[bytes]:
+            closing = asyncio.ensure_future(self.closing.wait())
+            waiter: asyncio.Future[str] | None = None
             try:
                 while found.session.id in self.sessions:
-                    try:
-                        text = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
-                    except TimeoutError:
-                        yield b": keep-alive\n\n"
+                    waiter = asyncio.ensure_future(queue.get())
+                    done, _ = await asyncio.wait(
+                        {waiter, closing}, timeout=KEEPALIVE_S, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    if waiter in done:
+                        yield sse(waiter.result())
                         continue
-                    yield _sse(text)
+                    waiter.cancel()
+                    if closing in done:
+                        return
+                    yield b": keep-alive\n\n"
             finally:
+                closing.cancel()
+                if waiter is not None:
+                    waiter.cancel()
                 if found.channel.standalone is queue:
                     found.channel.standalone = None
 
-        return StreamingResponse(
-            events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
-        )
+        return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
 
     # -- bounds ------------------------------------------------------------------------------
 
@@ -350,3 +476,20 @@ class McpHttpApp:
             for idle in list(self._idle()):
                 if now - idle.session.last_seen > self.limits.idle_seconds:
                     await self._end(idle.session.id)
+
+
+def serve(app: McpHttpApp, host: str, port: int, log_level: str) -> None:
+    """Run `app` under uvicorn until it is told to stop (Ctrl+C, SIGTERM).
+
+    uvicorn waits for open responses to end before it stops, and a subscription's stream does not
+    end on its own: the streams are ended first, gracefully.
+    """
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            await app.end_streams()
+            await super().shutdown(sockets)
+
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn raises it again once it has stopped
+        Server(uvicorn.Config(app.app, host=host, port=port, log_level=log_level)).run()

@@ -1,9 +1,11 @@
 """What `cloche mcp` serves, shared by its MCP sessions (one over stdio, any number over HTTP).
 
 Each session is a `cloche.server.McpServer` (its own protocol version, log level and python.run
-sessions) over the same tools. The service watches the packages folder: a WASM package added,
-changed or removed there changes every session's tool list, and clients are told
-(`notifications/tools/list_changed`), as the page tells them when a package is installed.
+sessions) over the same tools; over HTTP, each 2026-07-28 request gets a server of its own
+(`request_server`), and those holding a `subscriptions/listen` open are kept while it is. The
+service watches the packages folder: a WASM package added, changed or removed there changes every
+server's tool list, and clients are told (`notifications/tools/list_changed`: to a 2025 session,
+and on each open subscription of either era), as the page tells them when a package is installed.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import contextlib
 import secrets
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from .grants import resolve_grants
 from .python_tools import DEFAULT_DEADLINE_MS, PythonTools
 from .served_tools import session_tools
 
+SUBSCRIPTIONS_END_S = 1.0  # the most shutdown waits for subscriptions to be answered
 INSTRUCTIONS = (
     "Cloche's tools: WASM tools run under wasmtime, Python tools in Pyodide in a sandbox with no "
     "access to files, network or processes unless the operator granted a package network."
@@ -70,6 +73,8 @@ class McpService:
         self.grants = resolve_grants(self.catalog.python, grants)
         self.python = PythonTools(dist, self.catalog.python, self.grants, default_deadline_ms)
         self.sessions: dict[str, Session] = {}
+        # Servers of 2026-07-28 requests with a subscription open, and their client keys.
+        self.listeners: dict[McpServer, str] = {}
         self._watcher: asyncio.Task[None] | None = None
         self._folder_state = self._packages_state()
 
@@ -93,17 +98,37 @@ class McpService:
         if self.packages_folder is not None and self._watcher is None:
             self._watcher = asyncio.ensure_future(self._watch())
 
+    def _server(self, client: str, send: Callable[[str], None] | None = None) -> McpServer:
+        tools = session_tools(self.catalog, self.python, client)
+        return McpServer(tools, send=send, name="cloche", instructions=INSTRUCTIONS)
+
     def open_session(self, send: Callable[[str], None]) -> Session:
         session_id = secrets.token_urlsafe(24)
-        server = McpServer(
-            session_tools(self.catalog, self.python, session_id),
-            send=send,
-            name="cloche",
-            instructions=INSTRUCTIONS,
-        )
-        session = Session(session_id, server)
+        session = Session(session_id, self._server(session_id, send))
         self.sessions[session_id] = session
         return session
+
+    def request_server(self, client: str) -> McpServer:
+        """A server for one 2026-07-28 request; `client` keys its python.run sessions."""
+        return self._server(client)
+
+    @contextlib.contextmanager
+    def listening(self, server: McpServer, client: str) -> Iterator[None]:
+        """Keep `server` told of tool changes while its subscription is open."""
+        self.listeners[server] = client
+        try:
+            yield
+        finally:
+            self.listeners.pop(server, None)
+
+    async def end_subscriptions(self) -> None:
+        """Answer every open subscription (their graceful end), and wait until they are."""
+        servers = [session.server for session in self.sessions.values()] + list(self.listeners)
+        for server in servers:
+            server.end_subscriptions()
+        deadline = time.monotonic() + SUBSCRIPTIONS_END_S
+        while any(server.subscriptions for server in servers) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
 
     async def close_session(self, session_id: str) -> None:
         if self.sessions.pop(session_id, None) is not None:
@@ -150,3 +175,5 @@ class McpService:
             self.catalog.wasm = catalog.wasm
             for session in self.sessions.values():
                 session.server.replace_tools(session_tools(self.catalog, self.python, session.id))
+            for server, client in list(self.listeners.items()):
+                server.replace_tools(session_tools(self.catalog, self.python, client))

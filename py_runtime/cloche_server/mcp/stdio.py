@@ -1,6 +1,8 @@
 """`cloche mcp` over stdio: one JSON-RPC message per line on stdin and stdout (MCP's stdio
-transport), one session for the life of the process. Nothing else is ever written to stdout;
-what the server has to say goes to stderr."""
+transport), one server for the life of the process. It answers a 2025 session (after
+`initialize`) and 2026-07-28 requests alike, even interleaved on the same stdin: their request ids
+are the one client's. Nothing else is ever written to stdout; what the server has to say goes to
+stderr."""
 
 from __future__ import annotations
 
@@ -63,6 +65,8 @@ async def serve_stdio(service: McpService, stdin: BinaryIO, stdout: BinaryIO) ->
             running.add(task)
             task.add_done_callback(running.discard)
     finally:
+        # stdin ended: open subscriptions are answered (their graceful end), calls are cancelled.
+        await service.end_subscriptions()
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
