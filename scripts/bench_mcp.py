@@ -9,6 +9,10 @@
   - a warm Python call's round trip (`text.stats` of short text), p50 and p99;
   - the same WASM call in this process, without the transport (`WasmPackage.call`), to compare,
     taking turns call by call with those over stdio;
+  - the same WASM call as a 2026-07-28 request (its envelope in `_meta`, answered statelessly),
+    taking turns with the same call in the server's 2025 session; and the same over Streamable
+    HTTP (`cloche mcp --http`, httpx, one connection), where each 2026-07-28 request gets a server
+    of its own and its headers are checked against its body;
   - a Python call past its deadline (`--call-timeout 2000`, python.run `while True: pass` in
     session "s") to the next result of that session (`1`): its fresh process's boot, as the
     caller sees it;
@@ -48,6 +52,13 @@ from bench_rows import Row, format_table, median, percentile  # noqa: E402
 SECTION = "cloche mcp (stdio)"
 DIST = ROOT / "dist"
 PROTOCOL_VERSION = "2025-11-25"
+# A 2026-07-28 request's envelope: the version and the client's capabilities, on every request.
+MODERN_VERSION = "2026-07-28"
+ENVELOPE = {
+    "io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
+    "io.modelcontextprotocol/clientCapabilities": {},
+    "io.modelcontextprotocol/clientInfo": {"name": "bench_mcp", "version": "0"},
+}
 CALL_TIMEOUT_MS = 2000  # --call-timeout of the server that runs the deadline row
 WINDOW = 16  # calls in flight for the throughput row
 REPLY_TIMEOUT_S = 180.0  # a boot on a loaded machine is slow; a hung server is not waited on longer
@@ -122,8 +133,13 @@ class McpProcess:
         )
         self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
 
-    def call(self, name: str, arguments: dict[str, Any], ok: bool = True) -> dict[str, Any]:
-        result = self.request("tools/call", {"name": name, "arguments": arguments})
+    def call(
+        self, name: str, arguments: dict[str, Any], ok: bool = True, modern: bool = False
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"name": name, "arguments": arguments}
+        if modern:
+            params["_meta"] = ENVELOPE
+        result = self.request("tools/call", params)
         if ok and result.get("isError"):
             raise RuntimeError(f"{name} failed: {result}")
         return result
@@ -339,6 +355,90 @@ def wasm_interleaved(server: McpProcess, count: int) -> tuple[list[float], list[
     return remote, local
 
 
+def eras_interleaved(server: McpProcess, count: int) -> tuple[list[float], list[float]]:
+    """Milliseconds of each of `count` WASM calls in the server's 2025 session and as 2026-07-28
+    requests, taking turns call by call; a tenth as many of each untimed first."""
+    for _ in range(max(5, count // 10)):
+        server.call(*WASM_CALL)
+        server.call(*WASM_CALL, modern=True)
+    legacy, modern = [], []
+    for _ in range(count):
+        started = time.perf_counter()
+        server.call(*WASM_CALL)
+        legacy.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        if server.call(*WASM_CALL, modern=True).get("resultType") != "complete":
+            raise RuntimeError("a 2026-07-28 call was not answered as one")
+        modern.append((time.perf_counter() - started) * 1000)
+    return legacy, modern
+
+
+HTTP_PORT = 8805
+
+
+def http_eras(count: int) -> tuple[list[float], list[float]]:
+    """Milliseconds of each of `count` WASM calls over Streamable HTTP in a 2025 session and as
+    2026-07-28 requests, taking turns call by call; a tenth as many of each untimed first."""
+    import httpx
+
+    url = f"http://127.0.0.1:{HTTP_PORT}/mcp"
+    command = [sys.executable, "-m", "cloche_server.cli", "mcp", "--dist", str(DIST)]
+    options = ["--http", f"127.0.0.1:{HTTP_PORT}", "--no-token", "--only", "hash"]
+    server = subprocess.Popen(
+        [*command, *options], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    accept = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    name, arguments = WASM_CALL
+    try:
+        with httpx.Client(timeout=REPLY_TIMEOUT_S) as http:
+            for _ in range(200):
+                with contextlib.suppress(httpx.TransportError):
+                    http.get(url)
+                    break
+                time.sleep(0.1)
+            init = {"protocolVersion": PROTOCOL_VERSION, "capabilities": {}, "clientInfo": {}}
+            opened = http.post(url, headers=accept, json=_rpc(0, "initialize", init))
+            session = {**accept, "Mcp-Session-Id": opened.headers["mcp-session-id"]}
+            http.post(
+                url, headers=session, json={"jsonrpc": "2.0", "method": "notifications/initialized"}
+            )
+            modern_headers = {
+                **accept,
+                "MCP-Protocol-Version": MODERN_VERSION,
+                "Mcp-Method": "tools/call",
+                "Mcp-Name": name,
+            }
+            legacy_call = {"name": name, "arguments": arguments}
+            modern_call = {**legacy_call, "_meta": ENVELOPE}
+
+            def timed(headers: dict[str, str], params: dict[str, Any]) -> float:
+                started = time.perf_counter()
+                reply = http.post(url, headers=headers, json=_rpc(1, "tools/call", params))
+                if reply.status_code != 200 or '"structuredContent"' not in reply.text:
+                    raise RuntimeError(f"an HTTP call failed: {reply.status_code} {reply.text}")
+                return (time.perf_counter() - started) * 1000
+
+            for _ in range(max(5, count // 10)):
+                timed(session, legacy_call)
+                timed(modern_headers, modern_call)
+            legacy, modern = [], []
+            for _ in range(count):
+                legacy.append(timed(session, legacy_call))
+                modern.append(timed(modern_headers, modern_call))
+            return legacy, modern
+    finally:
+        server.terminate()
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _rpc(request_id: int, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
+
+
 def restarts(server: McpProcess, runs: int) -> tuple[list[float], list[float]]:
     """For each run: ms from the deadline error of a stuck python.run call to the next result of
     the same session, and ms the stuck call took."""
@@ -375,6 +475,7 @@ def measure(
         server.call(*PYTHON_CALL)  # the text process is up
         settle(server, deno_count=2)  # and python.run's spare too
         wasm, local = wasm_interleaved(server, wasm_calls)
+        legacy, modern = eras_interleaved(server, wasm_calls)
         rate = in_flight(server, WASM_CALL, wasm_calls)
         rss = memory_kib(Path(f"/proc/{server.pid}/status"), ("VmRSS",))["VmRSS"]
         deno: list[tuple[str, dict[str, int]]] = []
@@ -385,6 +486,7 @@ def measure(
         python = sequential(server, PYTHON_CALL, python_calls)
         after, stuck = restarts(server, deadline_runs)
 
+    http_legacy, http_modern = http_eras(max(100, wasm_calls // 4))
     overhead = percentile(wasm, 0.5) - percentile(local, 0.5)
     rows = [
         Row(SECTION, "Python tool's first call, from starting the server", ms(median(first), 0),
@@ -399,6 +501,16 @@ def measure(
             ms(percentile(local, 0.99)),
             note=f"WasmPackage.call, {len(local)} calls taking turns with those over stdio, "
             f"which add {overhead:.2f} ms"),
+        Row(SECTION, "the same WASM call as a 2026-07-28 request", ms(percentile(modern, 0.5)),
+            ms(percentile(modern, 0.99)),
+            note=f"its envelope in _meta, answered statelessly; {len(modern)} calls taking turns "
+            f"with the same call in the 2025 session ({ms(percentile(legacy, 0.5))} ms p50): "
+            f"{percentile(modern, 0.5) / percentile(legacy, 0.5):.2f}x"),
+        Row(SECTION, "the same WASM call over HTTP as a 2026-07-28 request",
+            ms(percentile(http_modern, 0.5)), ms(percentile(http_modern, 0.99)),
+            note=f"cloche mcp --http, one connection; {len(http_modern)} calls taking turns with "
+            f"the same call in a 2025 session ({ms(percentile(http_legacy, 0.5))} ms p50): "
+            f"{percentile(http_modern, 0.5) / percentile(http_legacy, 0.5):.2f}x"),
         Row(SECTION, "Python call round trip (text.stats, short text)",
             ms(percentile(python, 0.5)), ms(percentile(python, 0.99)),
             note=f"{len(python)} sequential calls over stdio to its Deno process"),

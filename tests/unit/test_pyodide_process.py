@@ -487,12 +487,18 @@ def test_an_interrupt_stops_a_busy_loop_and_the_process_goes_on(shared: Session)
     assert process is not None
 
     async def interrupted() -> dict[str, Any]:
-        call = asyncio.ensure_future(
-            process.request(
-                "tools/call", {"name": "python.run", "arguments": {"code": "while True: pass"}}
-            )
-        )
-        await asyncio.sleep(0.5)
+        # The loop says it has started (its progress) before it is interrupted: an interrupt that
+        # lands before the tool runs is spent on the message's handling, which is then retried.
+        code = "progress(1, 1)\nwhile True: pass"
+        params = {"name": "python.run", "arguments": {"code": code}, "_meta": {"progressToken": 91}}
+        call = asyncio.ensure_future(process.request("tools/call", params))
+        while not any(
+            n.get("method") == "notifications/progress" and n["params"]["progressToken"] == 91
+            for n in shared.notifications
+        ):
+            assert not call.done(), call.result()
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.1)
         assert not call.done()
         process.interrupt()
         result: dict[str, Any] = await call
